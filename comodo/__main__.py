@@ -1,0 +1,5 @@
+import sys
+
+from comodo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,43 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from comodo.errors import ComodoError
+from comodo.io import atomic_path, stable_hash, write_json
+from comodo.registry import Registry
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_json_roundtrip(tmp_path):
+    write_json(tmp_path / "a" / "r.json", {"b": 1, "a": [1, 2]})
+    assert json.loads((tmp_path / "a" / "r.json").read_text()) == {"a": [1, 2], "b": 1}
+
+
+def test_stable_hash_ignores_key_order():
+    assert stable_hash({"a": 1, "b": 2}) == stable_hash({"b": 2, "a": 1})
+    assert stable_hash({"a": 1}) != stable_hash({"a": 2})
+
+
+def test_registry_unknown_name_lists_choices():
+    reg: Registry[int] = Registry("widget")
+    reg.register("one")(1)
+    assert reg.get("one") == 1
+    with pytest.raises(ComodoError, match="unknown widget 'two'; expected one of: one"):
+        reg.get("two")
+
+
+def test_cli_help_runs():
+    out = subprocess.run([sys.executable, "-m", "comodo", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "COMMAND" in out.stdout
