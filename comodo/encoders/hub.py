@@ -1,0 +1,37 @@
+"""Checkpoints by hub id *or* local directory, offline-first.
+
+``resolve_checkpoint("MCG-NJU/videomae-base")`` returns a local directory: the path itself when it
+exists, else the hub snapshot (from the local HF cache when ``HF_HUB_OFFLINE=1``). When neither works
+the error says how to download the checkpoint or pass a local directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from comodo.errors import ComodoError
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike, revision: str | None = None) -> Path:
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ComodoError(f"checkpoint {str(path)!r} is a file; expected a directory with config.json")
+        if not (path / "config.json").exists():
+            raise ComodoError(f"checkpoint directory {str(path)!r} has no config.json")
+        return path
+    name = str(name_or_path)
+    if name.count("/") != 1 or name.startswith((".", "/", "~")):
+        raise ComodoError(f"checkpoint {name!r} is neither an existing directory nor a hub id 'owner/name'")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id=name, revision=revision))
+    except Exception as e:  # offline, no network, unknown repo, gated repo ...
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
+        why = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline else type(e).__name__
+        raise ComodoError(
+            f"cannot load checkpoint {name!r} from the Hugging Face hub ({why}); on a machine with "
+            f"network run `huggingface-cli download {name} --local-dir DIR` and pass DIR instead"
+        ) from None
