@@ -1,0 +1,1 @@
+"""Frozen-feature evaluation: the paper's SVM protocol and the prototype accuracy used during training."""
