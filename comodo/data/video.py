@@ -39,7 +39,7 @@ def write_video(
     frames: np.ndarray,
     fps: float,
     *,
-    crf: int = 18,
+    qp: int = 18,
     keyframe_interval: int | None = None,
 ) -> None:
     """Encode ``frames`` (F, H, W, 3) uint8 RGB as H.264 (yuv420p) in an mp4, atomically.
@@ -48,7 +48,9 @@ def write_video(
         path: the ``.mp4`` to write; replaced in one rename, never left half-written.
         frames: (F, H, W, 3) uint8, F ≥ 1; H and W must be even (yuv420p halves the chroma planes).
         fps: frame rate in Hz (> 0); frame ``i`` is stamped at ``i / fps`` s.
-        crf: x264 constant rate factor (0 = lossless luma … 51); lower is closer to the input.
+        qp: x264 constant quantiser (0 = lossless … 51); lower is closer to the input. A constant
+            quantiser, not CRF: libx264's rate control gave different bytes for the same frames from
+            one call to the next, and the world promises the same bytes for the same seed.
         keyframe_interval: frames between keyframes (x264 ``g``); ``None`` keeps the encoder default.
     """
     frames = np.asarray(frames)
@@ -66,7 +68,9 @@ def write_video(
             stream = _h264_stream(container, rate)
             stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
             stream.codec_context.time_base = 1 / rate
-            options = {"crf": str(crf)}
+            # one encoder thread: x264's output depends on its thread count (64×64 clips encode fast)
+            stream.codec_context.thread_count = 1
+            options = {"qp": str(qp), "threads": "1"}
             if keyframe_interval is not None:
                 options["g"] = str(int(keyframe_interval))
                 options["keyint_min"] = str(int(keyframe_interval))

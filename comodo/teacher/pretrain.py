@@ -1,0 +1,158 @@
+"""Pre-train the embedded video teacher on the world's teacher domain (the stand-in for Kinetics).
+
+A small ``VideoMAEForVideoClassification`` (transformers) is trained with labels of the *teacher*
+domain's own taxonomy — never a target domain's — then saved with ``save_pretrained`` together with
+its ``VideoMAEImageProcessor`` config, so ``from_pretrained(path)`` loads it exactly as it loads
+``MCG-NJU/videomae-base-finetuned-kinetics``. The folder is keyed by the world, the architecture and
+the training settings, written atomically, and reused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from comodo.errors import check
+from comodo.io import atomic_dir, stable_hash, write_json
+from comodo.paths import cache_root
+
+
+@dataclass(frozen=True)
+class TeacherPretrainConfig:
+    """Architecture and training of the embedded teacher."""
+
+    size: str = "default"  # world size of the teacher domain
+    world_seed: int = 0
+    image_size: int = 64
+    patch_size: int = 16
+    num_frames: int = 8
+    tubelet_size: int = 2
+    hidden_size: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 256
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.05
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check(self.epochs >= 1, f"teacher epochs: expected ≥ 1, got {self.epochs}")
+        check(self.learning_rate > 0, f"teacher learning_rate: expected > 0, got {self.learning_rate}")
+        check(self.image_size % self.patch_size == 0,
+              f"teacher image_size {self.image_size}: expected a multiple of patch_size {self.patch_size}")
+        check(self.num_frames % self.tubelet_size == 0,
+              f"teacher num_frames {self.num_frames}: expected a multiple of tubelet_size {self.tubelet_size}")
+
+
+QUICK = dict(size="quick", epochs=3, hidden_size=64, num_layers=2, intermediate_size=128)
+
+
+def teacher_dir(config: TeacherPretrainConfig) -> Path:
+    from comodo.world.domains import DOMAINS
+    from comodo.world.generate import world_key
+
+    world = world_key(DOMAINS["teacher"], config.size, config.world_seed)
+    key = stable_hash({"world": world, "config": dataclasses.asdict(config)})
+    return cache_root() / "teacher" / f"videomae-tiny-{config.size}-{key}"
+
+
+def _load_clips(world: Path, split: str, config: TeacherPretrainConfig, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All clips of a split as (N, 2·num_frames, H, W, 3) uint8 (two interleaved temporal offsets)."""
+    from comodo.data import DataSpec, load_split
+    from comodo.encoders.video import clip_frames
+
+    spec = DataSpec(layout="ego4d", root=world)
+    samples = load_split(spec, split)
+    frames = np.stack([clip_frames(s.video_path, s.start_s, s.end_s, 2 * config.num_frames) for s in samples])
+    y = np.array([labels.index(s.label) for s in samples])
+    return frames, y
+
+
+def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), verbose: bool = True) -> Path:
+    """Train (or reuse) the embedded teacher; returns its checkpoint folder."""
+    out = teacher_dir(config)
+    if (out / "pretrain.json").exists():
+        return out
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEImageProcessor
+
+    from comodo.world.domains import DOMAINS
+    from comodo.world.generate import generate
+
+    t0 = time.time()
+    world = generate("teacher", config.size, config.world_seed, verbose=verbose)
+    labels = sorted(DOMAINS["teacher"].labels)
+    processor = VideoMAEImageProcessor(
+        size={"shortest_edge": config.image_size},
+        crop_size={"height": config.image_size, "width": config.image_size},
+    )
+    x_train, y_train = _load_clips(world, "train", config, labels)
+    x_val, y_val = _load_clips(world, "val", config, labels)
+
+    def pixels(clips: np.ndarray) -> torch.Tensor:  # (N, F, H, W, 3) uint8 -> (N, F, 3, h, w)
+        return processor([list(c) for c in clips], return_tensors="pt")["pixel_values"]
+
+    torch.manual_seed(config.seed)
+    hf_config = VideoMAEConfig(
+        image_size=config.image_size, patch_size=config.patch_size, num_frames=config.num_frames,
+        tubelet_size=config.tubelet_size, hidden_size=config.hidden_size,
+        num_hidden_layers=config.num_layers, num_attention_heads=config.num_heads,
+        intermediate_size=config.intermediate_size, use_mean_pooling=True, num_labels=len(labels),
+        id2label=dict(enumerate(labels)), label2id={k: i for i, k in enumerate(labels)},
+    )
+    model = VideoMAEForVideoClassification(hf_config)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    steps = config.epochs * int(np.ceil(len(y_train) / config.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=steps,
+                                                pct_start=0.1)
+    p_train = pixels(x_train)  # (N, 2F, 3, h, w)
+    p_val = pixels(x_val)[:, ::2]  # (N, F, 3, h, w): the same uniform sampling the teacher uses later
+    gen = torch.Generator().manual_seed(config.seed)
+    history = []
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(len(y_train), generator=gen)
+        losses = []
+        for i in range(0, len(order), config.batch_size):
+            idx = order[i:i + config.batch_size]
+            offset = int(torch.randint(0, 2, (1,), generator=gen))
+            batch = p_train[idx, offset::2]  # (b, F, 3, h, w): a random temporal offset per batch
+            if torch.rand(1, generator=gen).item() < 0.5:
+                batch = batch.flip(-1)  # horizontal flip
+            loss = nn.functional.cross_entropy(model(pixel_values=batch).logits, torch.as_tensor(y_train[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        acc = evaluate_classifier(model, p_val, y_val)
+        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_acc": acc})
+        if verbose:
+            print(f"teacher epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.3f}, "
+                  f"val acc {acc:.3f}", flush=True)
+    model.eval()
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        write_json(tmp / "pretrain.json", {"config": dataclasses.asdict(config), "labels": labels,
+                                           "history": history, "val_acc": history[-1]["val_acc"],
+                                           "n_train": int(len(y_train)), "n_val": int(len(y_val)),
+                                           "seconds": time.time() - t0, "world": str(world)})
+    if verbose:
+        print(f"teacher: val acc {history[-1]['val_acc']:.3f} on the teacher domain's own labels "
+              f"({time.time() - t0:.0f} s) -> {out}", flush=True)
+    return out
+
+
+@torch.no_grad()
+def evaluate_classifier(model: nn.Module, pixels: torch.Tensor, y: np.ndarray, batch: int = 64) -> float:
+    model.eval()
+    pred = torch.cat([model(pixel_values=pixels[i:i + batch]).logits.argmax(-1) for i in range(0, len(y), batch)])
+    return float((pred.numpy() == y).mean())

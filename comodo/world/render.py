@@ -1,0 +1,246 @@
+"""A small vectorised ray caster: the head-worn camera's view of a textured 3-D scene.
+
+The camera sits at the head position with the head orientation (x forward, y left, z up; see
+:mod:`comodo.world.motion`), a pinhole of horizontal field of view ``fov_deg``. A :class:`Scene` is a
+list of primitives in a clip-local world frame — planes (floor, ceiling, walls, a tilted stair
+floor), axis-aligned boxes (furniture), vertical cylinders (other people) and spheres (hands, tools,
+balls) — whose positions may change per frame (things that move on their own, which the IMU cannot
+see). Every primitive carries a texture; shading is Lambert + ambient + distance fog. All frames of a
+clip are rendered at once with NumPy (float32).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from comodo.world.motion import euler_to_matrix
+
+Color = tuple[float, float, float]  # RGB in [0, 1]
+
+
+@dataclass(frozen=True)
+class Texture:
+    """A periodic pattern of two colours on a surface's 2-D coordinates (m)."""
+
+    a: Color
+    b: Color
+    pattern: str = "plain"  # plain | checker | stripes | planks | grain
+    scale: float = 0.5  # pattern period (m)
+
+    def shade(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """(N,) surface coordinates → (N, 3) colours."""
+        if self.pattern == "checker":
+            w = ((np.floor(u / self.scale) + np.floor(v / self.scale)) % 2).astype(np.float32)
+        elif self.pattern == "stripes":
+            w = (np.floor(u / self.scale) % 2).astype(np.float32)
+        elif self.pattern == "planks":
+            row = np.floor(v / (self.scale * 0.3))
+            w = (np.floor(u / self.scale + 0.5 * row) % 2).astype(np.float32) * 0.6
+            w += 0.4 * (np.abs(np.sin(37.0 * v)) > 0.9)
+        elif self.pattern == "grain":
+            w = 0.5 + 0.25 * np.sin(u * 9.1 / self.scale + 1.3 * np.sin(v * 3.7 / self.scale))
+            w += 0.25 * np.sin(v * 7.3 / self.scale)
+        else:
+            w = np.zeros_like(u, dtype=np.float32)
+        a, b = np.asarray(self.a, np.float32), np.asarray(self.b, np.float32)
+        return a[None, :] * (1 - w[:, None]) + b[None, :] * w[:, None]
+
+
+@dataclass
+class Plane:
+    """``normal · p = offset``; texture coordinates from two axes of the hit point."""
+
+    normal: tuple[float, float, float]
+    offset: float
+    texture: Texture
+    uv_axes: tuple[int, int] = (0, 1)
+
+
+@dataclass
+class Box:
+    lo: tuple[float, float, float]
+    hi: tuple[float, float, float]
+    texture: Texture
+
+
+@dataclass
+class Cylinder:
+    """A vertical cylinder (a person): ``centre`` (F, 2) per frame, from z0 to z1; skin above ``z_skin``."""
+
+    centre: np.ndarray
+    radius: float
+    z0: float
+    z1: float
+    texture: Texture
+    skin: Color = (0.85, 0.65, 0.5)
+    z_skin: float = 1.45
+
+
+@dataclass
+class Sphere:
+    """A sphere whose ``centre`` (F, 3) may move every frame (a hand, a ball, a tool)."""
+
+    centre: np.ndarray
+    radius: float
+    texture: Texture
+
+
+@dataclass
+class Scene:
+    planes: list[Plane] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)
+    cylinders: list[Cylinder] = field(default_factory=list)
+    spheres: list[Sphere] = field(default_factory=list)
+    sky_low: Color = (0.75, 0.8, 0.85)
+    sky_high: Color = (0.35, 0.5, 0.8)
+    skyline: Color | None = None  # silhouette colour of distant buildings/trees, if outdoors
+    skyline_seed: int = 0
+    fog: float = 0.04  # per metre
+    fog_color: Color = (0.7, 0.72, 0.75)
+    brightness: float = 1.0
+
+
+def camera_rays(width: int, height: int, fov_deg: float) -> np.ndarray:
+    """(H·W, 3) unit ray directions in the camera frame (x forward, y left, z up), row-major."""
+    f = 0.5 * width / np.tan(np.deg2rad(fov_deg) / 2)
+    u = np.arange(width) + 0.5 - width / 2
+    v = np.arange(height) + 0.5 - height / 2
+    uu, vv = np.meshgrid(u, v)
+    d = np.stack([np.full_like(uu, f), -uu, -vv], axis=-1).reshape(-1, 3)
+    return (d / np.linalg.norm(d, axis=1, keepdims=True)).astype(np.float32)
+
+
+def render(scene: Scene, position: np.ndarray, euler: np.ndarray, width: int = 64, height: int = 64,
+           fov_deg: float = 90.0) -> np.ndarray:
+    """Render F frames.
+
+    Args:
+        scene: the primitives; moving ones hold one centre per frame.
+        position: (F, 3) camera positions (m).
+        euler: (F, 3) camera yaw, pitch, roll (rad).
+
+    Returns:
+        (F, H, W, 3) uint8 frames.
+    """
+    F = len(position)
+    rays = camera_rays(width, height, fov_deg)  # (N, 3)
+    R = euler_to_matrix(euler).astype(np.float32)  # (F, 3, 3)
+    # (F, N, 3) world directions. Written out element by element on purpose: BLAS/einsum results can
+    # depend on memory alignment and threads, and the world promises the same bytes for the same seed.
+    d = np.stack([R[:, None, i, 0] * rays[None, :, 0] + R[:, None, i, 1] * rays[None, :, 1]
+                  + R[:, None, i, 2] * rays[None, :, 2] for i in range(3)], axis=-1)
+    o = position.astype(np.float32)[:, None, :]  # (F, 1, 3)
+    N = rays.shape[0]
+    t_best = np.full((F, N), np.inf, dtype=np.float32)
+    id_best = np.full((F, N), -1, dtype=np.int16)
+    prims: list = []
+
+    def take(t: np.ndarray, prim) -> None:
+        nonlocal t_best, id_best
+        closer = t < t_best
+        t_best = np.where(closer, t, t_best)
+        id_best = np.where(closer, np.int16(len(prims)), id_best)
+        prims.append(prim)
+
+    dx, dy, dz = d[..., 0], d[..., 1], d[..., 2]  # (F, N) each: structure of arrays is faster
+    ox, oy, oz = o[..., 0], o[..., 1], o[..., 2]  # (F, 1) each
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for pl in scene.planes:
+            nx, ny, nz = pl.normal
+            t = (pl.offset - (ox * nx + oy * ny + oz * nz)) / (dx * nx + dy * ny + dz * nz)  # (F, N)
+            take(np.where(t > 1e-3, t, np.inf), pl)
+        for bx in scene.boxes:
+            tmin = np.full((F, N), -np.inf, np.float32)
+            tmax = np.full((F, N), np.inf, np.float32)
+            for oi, di, lo, hi in ((ox, dx, bx.lo[0], bx.hi[0]), (oy, dy, bx.lo[1], bx.hi[1]),
+                                   (oz, dz, bx.lo[2], bx.hi[2])):
+                t1, t2 = (lo - oi) / di, (hi - oi) / di  # (F, N)
+                tmin = np.maximum(tmin, np.minimum(t1, t2))
+                tmax = np.minimum(tmax, np.maximum(t1, t2))
+            take(np.where((tmax >= tmin) & (tmin > 1e-3), tmin, np.inf), bx)
+        for cy in scene.cylinders:
+            cx, cyy = cy.centre[:, 0:1].astype(np.float32), cy.centre[:, 1:2].astype(np.float32)  # (F, 1)
+            ocx, ocy = ox - cx, oy - cyy
+            a = dx * dx + dy * dy  # (F, N)
+            b = dx * ocx + dy * ocy
+            disc = b * b - a * (ocx * ocx + ocy * ocy - cy.radius**2)
+            t = (-b - np.sqrt(disc)) / a
+            z = oz + t * dz
+            take(np.where((disc > 0) & (t > 1e-3) & (z > cy.z0) & (z < cy.z1), t, np.inf), cy)
+        for sp in scene.spheres:
+            c = sp.centre.astype(np.float32)  # (F, 3) or (1, 3)
+            ocx, ocy, ocz = ox - c[:, 0:1], oy - c[:, 1:2], oz - c[:, 2:3]  # (F, 1)
+            b = dx * ocx + dy * ocy + dz * ocz  # (F, N)
+            disc = b * b - (ocx * ocx + ocy * ocy + ocz * ocz - sp.radius**2)
+            t = -b - np.sqrt(disc)
+            take(np.where((disc > 0) & (t > 1e-3), t, np.inf), sp)
+        img = _shade(scene, prims, o, d, t_best, id_best)
+    return img.reshape(F, height, width, 3)
+
+
+def _shade(scene: Scene, prims: list, o, d, t_best, id_best) -> np.ndarray:
+    F, N = t_best.shape
+    d = d.reshape(F * N, 3)
+    t_flat = t_best.reshape(-1)
+    frame = np.repeat(np.arange(F), N)  # (F·N,) frame of each ray
+    ids = id_best.reshape(-1).astype(np.int64) + 1  # 0 = sky
+    order = np.argsort(ids, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=len(prims) + 1))])
+    out = np.empty((F * N, 3), dtype=np.float32)
+    light = np.asarray([0.3, 0.2, 0.93], np.float32)
+    for k in range(-1, len(prims)):
+        idx = order[bounds[k + 1]:bounds[k + 2]]
+        if len(idx) == 0:
+            continue
+        dk = d[idx]
+        if k < 0:  # background: sky gradient and an optional skyline silhouette (no parallax)
+            elev = dk[:, 2]
+            w = np.clip(elev * 2.0, 0, 1)[:, None]
+            col = np.asarray(scene.sky_low, np.float32) * (1 - w) + np.asarray(scene.sky_high, np.float32) * w
+            if scene.skyline is not None:
+                az = np.arctan2(dk[:, 1], dk[:, 0])
+                r = np.random.default_rng(scene.skyline_seed)
+                h = 0.12 + sum(0.05 * np.sin(kk * az + r.uniform(0, 6.3)) for kk in r.integers(3, 13, size=4))
+                h += 0.04 * (np.sin(29 * az) > 0.3)  # windows / tree crowns
+                col[elev < h] = scene.skyline
+            out[idx] = col
+            continue
+        prim = prims[k]
+        tk = t_flat[idx]
+        fk = frame[idx]
+        pk = o[fk, 0] + tk[:, None] * dk  # (n, 3) hit points
+        if isinstance(prim, Plane):
+            base = prim.texture.shade(pk[:, prim.uv_axes[0]], pk[:, prim.uv_axes[1]])
+            nvec = np.asarray(prim.normal, np.float32)
+            nk = -np.sign(_dot(dk, nvec))[:, None] * nvec[None, :]
+        elif isinstance(prim, Box):
+            # the face that was hit: the axis whose slab the point lies on; texture from the other two
+            lo, hi = np.asarray(prim.lo, np.float32), np.asarray(prim.hi, np.float32)
+            ax = np.minimum(np.abs(pk - lo), np.abs(pk - hi)).argmin(-1)
+            nk = np.zeros_like(pk)
+            np.put_along_axis(nk, ax[:, None], -np.sign(np.take_along_axis(dk, ax[:, None], -1)), -1)
+            u = np.where(ax == 0, pk[:, 1], pk[:, 0])
+            v = np.where(ax == 2, pk[:, 1], pk[:, 2])
+            base = prim.texture.shade(u, v)
+        elif isinstance(prim, Cylinder):
+            c = prim.centre.astype(np.float32)[fk]
+            nk = np.concatenate([(pk[:, :2] - c) / prim.radius, np.zeros((len(pk), 1), np.float32)], -1)
+            ang = np.arctan2(nk[:, 1], nk[:, 0])
+            base = prim.texture.shade(ang * prim.radius, pk[:, 2])
+            base[pk[:, 2] > prim.z_skin] = prim.skin
+        else:  # Sphere
+            c = prim.centre.astype(np.float32)
+            nk = (pk - c[np.minimum(fk, len(c) - 1)]) / prim.radius
+            base = prim.texture.shade(nk[:, 0] * prim.radius * 6, nk[:, 2] * prim.radius * 6)
+        lam = 0.55 + 0.45 * np.clip(_dot(nk, light), 0, 1)
+        fog = np.exp(-scene.fog * tk)[:, None]
+        out[idx] = (base * lam[:, None]) * fog + np.asarray(scene.fog_color, np.float32) * (1 - fog)
+    out *= scene.brightness
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _dot(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(n, 3) · (3,) → (n,), element by element (bit-reproducible, unlike BLAS)."""
+    return v[:, 0] * w[0] + v[:, 1] * w[1] + v[:, 2] * w[2]
