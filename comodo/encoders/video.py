@@ -68,6 +68,7 @@ class VideoTeacher(nn.Module):
         super().__init__()
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
+        quiet_transformers()
         check(config.projection in ("random_mlp", "none"),
               f"teacher projection {config.projection!r}: expected 'random_mlp' or 'none'")
         path = resolve_checkpoint(config.checkpoint, config.revision)
@@ -120,6 +121,18 @@ class VideoTeacher(nn.Module):
         """What the cache key and results record about this teacher."""
         return {**asdict(self.config), "model_type": self.model_type, "num_frames": self.num_frames,
                 "processor": self.processor.to_dict() if hasattr(self.processor, "to_dict") else {}}
+
+
+def quiet_transformers() -> None:
+    """Silence load reports and the PIL-processor fallback notice (the classifier head of a fine-tuned
+    checkpoint is expected to be unused when its backbone is loaded)."""
+    import warnings
+
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*requires torchvision.*")
 
 
 def clip_frames(video_path, start_s: float, end_s: float, num_frames: int) -> np.ndarray:

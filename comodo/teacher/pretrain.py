@@ -83,6 +83,10 @@ def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), ve
         return out
     from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEImageProcessor
 
+    from comodo.encoders.video import quiet_transformers
+
+    quiet_transformers()
+
     from comodo.world.domains import DOMAINS
     from comodo.world.generate import generate
 

@@ -1,0 +1,1 @@
+"""Training: :class:`~comodo.train.config.DistillConfig` and :func:`~comodo.train.loop.distill`."""

@@ -1,0 +1,76 @@
+"""What a run trains and evaluates on: the dataset, its IMU windows as tensors, and the teacher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from comodo.data import DataSpec, Sample, load_split, read_imu, resample
+from comodo.errors import ComodoError, check
+
+
+def resolve_spec(dataset: str, dataset_path: str | None = None, layout: str | None = None,
+                 world_size: str = "default", world_seed: int = 0, imu_rate: float | None = None,
+                 window_s: float = 5.0) -> DataSpec:
+    """A real dataset (``dataset_path`` given; ``layout`` defaults to ``dataset``) or a world domain."""
+    if dataset_path is not None:
+        return DataSpec(layout=layout or dataset, root=Path(dataset_path), imu_rate=imu_rate, window_s=window_s)
+    from comodo.world.domains import DOMAINS, TARGET_DOMAINS
+    from comodo.world.generate import generate
+
+    check(dataset in TARGET_DOMAINS,
+          f"dataset {dataset!r}: expected a world domain ({', '.join(TARGET_DOMAINS)}) or --dataset-path")
+    root = generate(dataset, world_size, world_seed)
+    return DataSpec(layout=DOMAINS[dataset].layout, root=root, imu_rate=imu_rate, window_s=window_s)
+
+
+def spec_of(config) -> DataSpec:
+    return resolve_spec(config.dataset, config.dataset_path, config.layout, config.world_size,
+                        config.world_seed, config.imu_rate, config.window_s)
+
+
+def keep_clips(samples: Sequence[Sample], num_clips: int, seed: int) -> list[Sample]:
+    """At most ``num_clips`` randomly chosen windows per video (0 keeps all), order preserved."""
+    if num_clips <= 0:
+        return list(samples)
+    rng = np.random.default_rng(seed)
+    by_uid: dict[str, list[int]] = {}
+    for i, s in enumerate(samples):
+        by_uid.setdefault(s.uid, []).append(i)
+    keep = set()
+    for idx in by_uid.values():
+        keep.update(rng.choice(idx, size=min(num_clips, len(idx)), replace=False).tolist())
+    return [s for i, s in enumerate(samples) if i in keep]
+
+
+def imu_windows(spec: DataSpec, samples: Sequence[Sample], length: int, method: str = "linear") -> np.ndarray:
+    """(N, C, length) float32 IMU windows in SI units, resampled to the student's input length."""
+    return np.stack([resample(read_imu(spec, s), length, method) for s in samples]).astype(np.float32)
+
+
+def labels_of(samples: Sequence[Sample]) -> np.ndarray:
+    return np.array([s.label for s in samples])
+
+
+def load_teacher(video_ckpt: str, projection: str = "random_mlp", projection_seed: int = 0,
+                 mlp_hidden_dim: int = 2048, mlp_output_dim: int = 128, world_size: str = "default",
+                 world_seed: int = 0, device: str = "cpu"):
+    """The frozen teacher; ``"embedded"`` is the world's pre-trained teacher (trained on first use)."""
+    from comodo.encoders.video import TeacherConfig, VideoTeacher
+
+    if video_ckpt == "embedded":
+        from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, pretrain_teacher
+
+        kwargs = QUICK if world_size == "quick" else {"size": world_size}
+        video_ckpt = str(pretrain_teacher(TeacherPretrainConfig(**kwargs, world_seed=world_seed)))
+    config = TeacherConfig(checkpoint=video_ckpt, projection=projection, projection_seed=projection_seed,
+                           mlp_hidden_dim=mlp_hidden_dim, mlp_output_dim=mlp_output_dim)
+    return VideoTeacher(config, device=device)
+
+
+def check_labels(train: np.ndarray, other: np.ndarray, split: str, where: str) -> None:
+    unknown = sorted(set(other.tolist()) - set(train.tolist()))
+    if unknown:
+        raise ComodoError(f"{where}: label {unknown[0]!r} of the {split} split never occurs in the train split")

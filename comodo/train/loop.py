@@ -1,0 +1,282 @@
+"""The distillation loop: COMODO and its baselines, resumable, single- or multi-process.
+
+One run = one output folder::
+
+    <out>/config.json          the resolved DistillConfig (+ dataset and teacher descriptions)
+    <out>/log.jsonl            one line per epoch: loss, lr, validation accuracy, seconds
+    <out>/checkpoints/last.pt  student, optimizer, scheduler, queue, RNG state, epoch, config
+    <out>/student.pt           the final student (state dict + config)
+
+Per step (method ``comodo``): the student embeds a batch of IMU windows, the loss compares its
+similarity distribution over keys = queue ∪ batch teacher embeddings with the teacher's
+(:func:`comodo.losses.comodo_loss`), the optimiser steps, and only then the batch's teacher
+embeddings enter the queue. The data order of epoch ``e`` is a permutation drawn from
+``(seed, e)``, so ``--resume`` continues bit for bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from comodo.errors import ComodoError, check
+from comodo.io import atomic_path, write_json
+from comodo.losses import comodo_loss, info_nce, l2_distill, supervised_ce
+from comodo.queue import EmbeddingQueue
+from comodo.train.config import DistillConfig
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    check(dev.type != "cuda" or torch.cuda.is_available(), f"device {name!r}: CUDA is not available here")
+    return dev
+
+
+def build_student(config: DistillConfig, n_channels: int, n_classes: int | None = None):
+    from comodo.encoders import BACKBONES
+    from comodo.encoders.student import IMUStudent
+
+    options = dict(config.student_options)
+    if config.student == "dilated_cnn":
+        options.setdefault("n_channels", n_channels)
+    torch.manual_seed(config.seed)  # the student's initial weights depend on the seed only
+    backbone = BACKBONES.get(config.student)(config.imu_ckpt, **options)
+    return IMUStudent(backbone, n_channels, config.reduction, config.mlp_hidden_dim, config.mlp_output_dim,
+                      n_classes=n_classes)
+
+
+class _Dist:
+    """Rank / world size, from torchrun's environment (one process otherwise)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.device = device
+        if self.world > 1 and not dist.is_initialized():
+            if device.type == "cuda":
+                local = int(os.environ.get("LOCAL_RANK", "0"))
+                torch.cuda.set_device(local)
+                self.device = torch.device("cuda", local)
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+
+def _prepare(config: DistillConfig, d: _Dist, progress: bool):
+    """Data, labels, teacher embeddings (computed once, by rank 0 first), and the student."""
+    from comodo.cache import teacher_embeddings
+    from comodo.train.data import check_labels, imu_windows, keep_clips, labels_of, load_teacher, spec_of
+
+    spec = spec_of(config)
+    from comodo.data import load_split
+
+    train = keep_clips(load_split(spec, "train"), config.num_clips, config.seed)
+    val = load_split(spec, "val")
+    y_train, y_val = labels_of(train), labels_of(val)
+    check_labels(y_train, y_val, "val", str(spec.root))
+    classes = sorted(set(y_train.tolist()))
+    student = build_student(config, spec.channels, len(classes) if config.method == "supervised" else None)
+    x_train = imu_windows(spec, train, student.input_length, config.resample)
+    x_val = imu_windows(spec, val, student.input_length, config.resample)
+    z_train = z_val = None
+    teacher_info: dict = {}
+    if config.method in ("comodo", "infonce", "l2"):
+        for turn in ((0,) if d.world == 1 else (0, 1)):  # rank 0 fills the cache, then the others read it
+            if (turn == 0) == d.main:
+                teacher = load_teacher(config.video_ckpt, config.projection, config.projection_seed,
+                                       config.mlp_hidden_dim, config.mlp_output_dim, config.world_size,
+                                       config.world_seed, device=str(d.device))
+                z_train = teacher_embeddings(teacher, train, progress=progress and d.main)
+                z_val = teacher_embeddings(teacher, val, progress=progress and d.main)
+                teacher_info = teacher.describe()
+                teacher_info.pop("processor", None)
+                del teacher
+            d.barrier()
+    return spec, train, classes, x_train, y_train, x_val, y_val, z_train, z_val, student, teacher_info
+
+
+def _schedule(optimizer, steps_epoch0: int, steps_later: int, config: DistillConfig):
+    from transformers import get_linear_schedule_with_warmup
+
+    # The reference adds the queue's number of *samples* to the step count; here: batches.
+    total = steps_epoch0 + steps_later * max(0, config.num_epochs - 1)
+    return get_linear_schedule_with_warmup(optimizer, int(config.warmup_frac * total), max(total, 1)), total
+
+
+def distill(config: DistillConfig, out: str | Path, resume: bool = False, progress: bool = True) -> Path:
+    """Train one run into ``out`` (created); returns ``out``. ``resume`` continues from the last epoch."""
+    from tqdm.auto import tqdm
+
+    config = config.resolved()
+    out = Path(out)
+    device = pick_device(config.device)
+    d = _Dist(device)
+    device = d.device
+    ckpt_path = out / "checkpoints" / "last.pt"
+    state = None
+    if resume:
+        check(ckpt_path.exists(), f"--resume: no checkpoint at {ckpt_path}; start the run without --resume")
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        saved = DistillConfig.from_dict(state["config"])
+        check(saved == config, f"--resume: the settings differ from the run in {out}; "
+                               f"resume with the same settings or use another --out")
+    elif d.main and (out / "student.pt").exists():
+        raise ComodoError(f"{out} already holds a finished run; pass another --out or --resume")
+
+    t0 = time.time()
+    spec, train, classes, x_train, y_train, x_val, y_val, z_train, z_val, student, teacher_info = _prepare(
+        config, d, progress)
+    n = len(train)
+    rng = np.random.RandomState(config.seed)
+    use_queue = config.method == "comodo"
+    queue = EmbeddingQueue(config.queue_size, z_train.shape[1]).to(device) if use_queue else None
+    held_out = np.zeros(0, dtype=np.int64)
+    if use_queue and config.queue_init == "reference":
+        check(config.queue_size < n, f"queue-size {config.queue_size} is not smaller than the training set "
+                                     f"({n} windows in {spec.root}/train.txt); pass --queue-size < {n}")
+        held_out = np.sort(rng.choice(n, config.queue_size, replace=False))
+        queue.fill(torch.from_numpy(z_train[held_out]).to(device))
+
+    student.to(device)
+    model: nn.Module = student
+    if d.world > 1:
+        model = nn.parallel.DistributedDataParallel(student, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    per_rank = max(2, config.batch_size // d.world)
+
+    def order(epoch: int) -> np.ndarray:
+        g = torch.Generator().manual_seed(config.seed * 100003 + epoch)
+        idx = torch.randperm(n, generator=g).numpy()
+        if epoch == 0 and len(held_out):
+            idx = idx[~np.isin(idx, held_out)]  # the queue's clips sit out epoch 0
+        if d.world > 1:  # equal shards: wrap around, then every world-th index
+            idx = np.concatenate([idx, idx[: (-len(idx)) % d.world]])[d.rank::d.world]
+        return idx
+
+    def n_steps(epoch: int) -> int:
+        return math.ceil(len(order(epoch)) / per_rank)
+
+    scheduler, total_steps = _schedule(optimizer, n_steps(0), n_steps(1), config)
+    start_epoch = 0
+    if state is not None:
+        student.load_state_dict(state["student"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if queue is not None:
+            queue.load_state_dict(state["queue"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch = int(state["epoch"])
+
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", {"config": config.to_dict(), "dataset": str(spec.root),
+                                         "layout": spec.layout, "n_train": n, "n_val": len(y_val),
+                                         "classes": classes, "teacher": teacher_info,
+                                         "total_steps": total_steps, "world_size": d.world})
+        log_path = out / "log.jsonl"
+        kept = log_path.read_text().splitlines()[:start_epoch] if (resume and log_path.exists()) else []
+        with atomic_path(log_path) as tmp:
+            tmp.write_text("".join(line + "\n" for line in kept))
+
+    X = torch.from_numpy(x_train)
+    Z = torch.from_numpy(np.ascontiguousarray(z_train)) if z_train is not None else None
+    label_ids = torch.as_tensor([classes.index(c) for c in y_train])
+    for epoch in range(start_epoch, config.num_epochs):
+        e0 = time.time()
+        model.train()
+        idx = order(epoch)
+        losses = []
+        bar = tqdm(range(0, len(idx), per_rank), desc=f"{config.method} epoch {epoch + 1}/{config.num_epochs}",
+                   disable=not (progress and d.main), leave=False, file=sys.stderr)
+        for i in bar:
+            b = torch.as_tensor(idx[i:i + per_rank])
+            if len(b) < 2:  # BatchNorm needs two samples; a lone leftover window waits for the next epoch
+                continue
+            imu = X[b].to(device)
+            if config.method == "supervised":
+                loss = supervised_ce(model(imu, head="classifier"), label_ids[b].to(device))
+            else:
+                z_s = model(imu)  # (b, D)
+                z_t = Z[b].to(device)  # (b, D)
+                if config.method == "comodo":
+                    loss = comodo_loss(z_s, z_t, queue.keys(), config.student_temp, config.teacher_temp)
+                elif config.method == "infonce":
+                    loss = info_nce(z_s, z_t, config.infonce_temp)
+                else:
+                    loss = l2_distill(z_s, z_t)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            if queue is not None:
+                queue.enqueue(z_t)  # after the loss and the step: this batch's teacher rows become keys
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        val_acc = _validate(student, config, x_val, y_val, z_val, classes, device)
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else float("nan"),
+                  "lr": scheduler.get_last_lr()[0], "val_acc": val_acc,
+                  "val_metric": "classifier" if config.method == "supervised" else "prototype",
+                  "seconds": time.time() - e0}
+        if d.main:
+            with open(out / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            _save_checkpoint(ckpt_path, config, epoch + 1, student, optimizer, scheduler, queue)
+            if progress:
+                print(f"epoch {epoch + 1}/{config.num_epochs}: loss {record['loss']:.4f}, "
+                      f"val {record['val_metric']} acc {val_acc:.3f}", file=sys.stderr, flush=True)
+        d.barrier()
+    if d.main:
+        with atomic_path(out / "student.pt") as tmp:
+            torch.save({"config": config.to_dict(), "classes": classes, "n_channels": spec.channels,
+                        "student": student.state_dict()}, tmp)
+        write_json(out / "summary.json", {"config": config.to_dict(), "seconds": time.time() - t0,
+                                          "epochs": config.num_epochs, "n_train": n,
+                                          "queue_held_out": int(len(held_out))})
+    d.barrier()
+    return out
+
+
+@torch.no_grad()
+def _validate(student, config, x_val, y_val, z_val, classes, device) -> float:
+    """Prototype accuracy (reference): one anchor clip per class — the first of the class in the val
+    split — whose teacher embedding is the prototype; or the classifier's accuracy (supervised)."""
+    from comodo.evaluation.prototype import prototype_accuracy
+
+    student.eval()
+    X = torch.from_numpy(x_val)
+    if config.method == "supervised":
+        logits = torch.cat([student(X[i:i + 256].to(device), head="classifier").cpu()
+                            for i in range(0, len(X), 256)])
+        pred = np.array(classes)[logits.argmax(1).numpy()]
+        return float((pred == y_val).mean())
+    if z_val is None:
+        return float("nan")
+    z = torch.cat([student(X[i:i + 256].to(device)).cpu() for i in range(0, len(X), 256)]).numpy()
+    labels, first = np.unique(y_val, return_index=True)
+    return prototype_accuracy(z, y_val, z_val[first], labels)
+
+
+def _save_checkpoint(path: Path, config, epoch, student, optimizer, scheduler, queue) -> None:
+    state = {"config": config.to_dict(), "epoch": epoch, "student": student.state_dict(),
+             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "queue": queue.state_dict() if queue is not None else {}, "torch_rng": torch.get_rng_state()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
