@@ -120,8 +120,13 @@ def _schedule(optimizer, steps_epoch0: int, steps_later: int, config: DistillCon
     return get_linear_schedule_with_warmup(optimizer, int(config.warmup_frac * total), max(total, 1)), total
 
 
-def distill(config: DistillConfig, out: str | Path, resume: bool = False, progress: bool = True) -> Path:
-    """Train one run into ``out`` (created); returns ``out``. ``resume`` continues from the last epoch."""
+def distill(config: DistillConfig, out: str | Path, resume: bool = False, progress: bool = True,
+            stop_after: int | None = None) -> Path:
+    """Train one run into ``out`` (created); returns ``out``.
+
+    ``resume`` continues from the last saved epoch; ``stop_after=E`` stops once epoch E is saved (for
+    schedulers with time limits: continue later with ``resume``), without writing ``student.pt``.
+    """
     from tqdm.auto import tqdm
 
     config = config.resolved()
@@ -144,6 +149,8 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
     spec, train, classes, x_train, y_train, x_val, y_val, z_train, z_val, student, teacher_info = _prepare(
         config, d, progress)
     n = len(train)
+    check(z_train is None or len(z_train) == n,
+          f"teacher embeddings: {len(z_train) if z_train is not None else 0} rows for {n} IMU windows")
     rng = np.random.RandomState(config.seed)
     use_queue = config.method == "comodo"
     queue = EmbeddingQueue(config.queue_size, z_train.shape[1]).to(device) if use_queue else None
@@ -242,13 +249,17 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
                 print(f"epoch {epoch + 1}/{config.num_epochs}: loss {record['loss']:.4f}, "
                       f"val {record['val_metric']} acc {val_acc:.3f}", file=sys.stderr, flush=True)
         d.barrier()
+        if stop_after is not None and epoch + 1 >= stop_after and epoch + 1 < config.num_epochs:
+            return out
+    same_queue = _same_on_all_ranks(queue, d)
     if d.main:
         with atomic_path(out / "student.pt") as tmp:
             torch.save({"config": config.to_dict(), "classes": classes, "n_channels": spec.channels,
                         "student": student.state_dict()}, tmp)
         write_json(out / "summary.json", {"config": config.to_dict(), "seconds": time.time() - t0,
                                           "epochs": config.num_epochs, "n_train": n,
-                                          "queue_held_out": int(len(held_out))})
+                                          "queue_held_out": int(len(held_out)), "world_size": d.world,
+                                          "queue_identical_across_ranks": same_queue})
     d.barrier()
     return out
 
@@ -271,6 +282,18 @@ def _validate(student, config, x_val, y_val, z_val, classes, device) -> float:
     z = torch.cat([student(X[i:i + 256].to(device)).cpu() for i in range(0, len(X), 256)]).numpy()
     labels, first = np.unique(y_val, return_index=True)
     return prototype_accuracy(z, y_val, z_val[first], labels)
+
+
+def _same_on_all_ranks(queue: EmbeddingQueue | None, d: _Dist) -> bool | None:
+    """Whether every rank ends with the same queue (checked, not assumed); None without a queue."""
+    if queue is None:
+        return None
+    if d.world == 1:
+        return True
+    mine = torch.cat([queue.embeddings.flatten().double(), queue.ptr.view(1).double()]).to(d.device)
+    everyone = [torch.zeros_like(mine) for _ in range(d.world)]
+    dist.all_gather(everyone, mine)
+    return all(torch.equal(everyone[0], other) for other in everyone[1:])
 
 
 def _save_checkpoint(path: Path, config, epoch, student, optimizer, scheduler, queue) -> None:

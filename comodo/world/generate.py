@@ -32,7 +32,7 @@ from comodo.world.motion import GRAVITY, head_trajectory
 from comodo.world.render import render
 from comodo.world.scenes import build_scene
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SIM_RATE = 200.0  # Hz: trajectories are simulated at this rate, then decimated to a domain's IMU rate
 ACCEL_COUNTS_PER_G = 16384.0  # MMEA raw accelerometer counts per g
 GYRO_COUNTS_PER_DPS = 16.4  # MMEA raw gyroscope counts per °/s

@@ -47,15 +47,20 @@ class MotionModel:
     jump_height: float = 0.0  # (m)
     spin_rate: float = 0.0  # whole-body turns per second (dance), rad/s amplitude of yaw oscillation
     tremor: float = 0.002  # small physiological head tremor (rad)
+    fidget_rate: float = 0.15  # posture shifts per second, in every activity: pitch/yaw bumps (nuisance)
+    fidget_amp: float = 0.12  # their size (rad)
+    glance_rate: float = 0.08  # glances away (a head turn and back) per second, in every activity
 
-    def jittered(self, rng: np.random.Generator, amount: float = 0.12) -> "MotionModel":
-        """The same activity performed by another wearer on another day: every non-zero parameter ×(1 ± amount)."""
+    def jittered(self, rng: np.random.Generator, amount: float = 0.25) -> "MotionModel":
+        """The same activity performed by another wearer on another day: every non-zero parameter
+        ×exp(N(0, amount)), the eye height ±5 cm and the habitual head pitch ±6°."""
         values = {}
         for name, value in self.__dict__.items():
             if name == "height":
                 values[name] = value + rng.normal(0.0, 0.05)
             elif value != 0.0:
                 values[name] = value * float(np.exp(rng.normal(0.0, amount)))
+        values["pitch"] = values.get("pitch", self.pitch) + rng.normal(0.0, 0.1)
         return replace(self, **values)
 
 
@@ -164,6 +169,10 @@ def head_trajectory(model: MotionModel, duration: float, rate: float,
     pitch = model.pitch + _smooth_noise(rng, t, model.pitch_wander)
     pitch = pitch + 1.5 * model.bob * np.sin(step) + model.task_pitch * task
     pitch = pitch + _events(rng, t, model.nod_rate, model.nod_amp, 0.2, "bump")
+    # nuisance shared by all activities: posture shifts and glances away
+    pitch = pitch + _events(rng, t, model.fidget_rate, model.fidget_amp, 0.6, "bump") * rng.choice([-1, 1])
+    yaw = yaw + _events(rng, t, model.fidget_rate, model.fidget_amp, 0.6, "bump") * rng.choice([-1, 1])
+    yaw = yaw + _events(rng, t, model.glance_rate, 0.5, 0.5, "bump") * rng.choice([-1, 1])
     roll = 3.0 * model.sway * np.sin(step / 2) + model.task_roll * np.cos(2 * np.pi * model.task_freq * t)
     tremor = np.stack([_smooth_noise(rng, t, model.tremor, 6.0) for _ in range(3)], axis=1)
     euler = np.stack([yaw, pitch, roll], axis=1) + tremor  # (T, 3)

@@ -6,7 +6,7 @@ import pytest
 from comodo.world.imu import SensorModel, ideal_imu, integrate_gyro, simulate_imu
 from comodo.world.motion import GRAVITY, MotionModel, Trajectory, euler_to_matrix, head_trajectory
 
-STILL = MotionModel(pitch_wander=0.0, yaw_wander=0.0, tremor=0.0)
+STILL = MotionModel(pitch_wander=0.0, yaw_wander=0.0, tremor=0.0, fidget_rate=0.0, glance_rate=0.0)
 
 
 def test_still_level_wearer_reads_one_g_upwards():
@@ -18,7 +18,7 @@ def test_still_level_wearer_reads_one_g_upwards():
 
 def test_still_pitched_head_sees_gravity_rotated():
     pitch = np.deg2rad(30)
-    traj = head_trajectory(MotionModel(pitch=pitch, pitch_wander=0, yaw_wander=0, tremor=0), 2.0, 200.0,
+    traj = head_trajectory(MotionModel(pitch=pitch, pitch_wander=0, yaw_wander=0, tremor=0, fidget_rate=0, glance_rate=0), 2.0, 200.0,
                            np.random.default_rng(1))
     accel, _ = ideal_imu(traj)
     # looking down by θ the forward axis points below the horizon: up is (−sin θ, 0, cos θ) in the head frame

@@ -1,0 +1,141 @@
+"""The distillation loop end to end on the quick world: resume, multi-process, bad input, CLI."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from comodo.errors import ComodoError
+from comodo.train.config import DistillConfig
+from comodo.train.loop import distill
+
+QUICK = dict(dataset="ego4d", world_size="quick", queue_size=16, batch_size=16, num_epochs=2)
+
+
+def _weights(run: Path) -> dict:
+    return torch.load(run / "student.pt", weights_only=True)["student"]
+
+
+@pytest.fixture(scope="module")
+def teacher_ready(quick_world):
+    """World and embedded teacher of the quick size, built once (cached under COMODO_DATA)."""
+    from comodo.teacher.pretrain import QUICK as TQ, TeacherPretrainConfig, pretrain_teacher
+
+    quick_world("ego4d")
+    return pretrain_teacher(TeacherPretrainConfig(**TQ), verbose=False)
+
+
+def test_two_epochs_straight_equal_one_plus_resume(teacher_ready, tmp_path):
+    cfg = DistillConfig(**QUICK)
+    straight = distill(cfg, tmp_path / "straight", progress=False)
+    split = distill(cfg, tmp_path / "split", progress=False, stop_after=1)
+    assert not (split / "student.pt").exists()
+    assert len((split / "log.jsonl").read_text().splitlines()) == 1
+    distill(cfg, split, resume=True, progress=False)
+    a, b = _weights(straight), _weights(split)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert (split / "log.jsonl").read_text() .count("\n") == 2
+    # and the run actually trained: the weights moved away from the untrained student
+    untrained = distill(DistillConfig(**{**QUICK, "method": "none"}), tmp_path / "none", progress=False)
+    assert any(not torch.equal(a[k], _weights(untrained)[k]) for k in a if k.startswith("backbone"))
+
+
+def test_log_checkpoint_and_config_are_written(teacher_ready, tmp_path):
+    run = distill(DistillConfig(**QUICK), tmp_path / "run", progress=False)
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert all(np.isfinite(r["loss"]) and 0 <= r["val_acc"] <= 1 for r in log)
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert {"student", "optimizer", "scheduler", "queue", "torch_rng", "config", "epoch"} <= set(state)
+    assert state["queue"]["embeddings"].shape == (16, 128)
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["config"]["learning_rate"] == 3e-4 and saved["config"]["method"] == "comodo"
+    assert saved["total_steps"] > 0
+
+
+def test_loss_falls(teacher_ready, tmp_path):
+    run = distill(DistillConfig(**{**QUICK, "num_epochs": 6}), tmp_path / "run", progress=False)
+    losses = [json.loads(line)["loss"] for line in (run / "log.jsonl").read_text().splitlines()]
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("method", ["infonce", "l2", "supervised", "none"])
+def test_every_method_runs(teacher_ready, tmp_path, method):
+    run = distill(DistillConfig(**{**QUICK, "method": method}), tmp_path / method, progress=False)
+    assert (run / "student.pt").exists()
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(queue_size=10_000), "queue-size 10000 is not smaller than the training set"),
+    (dict(student_temp=0.0), "student-temp 0.0: expected a positive number"),
+    (dict(teacher_temp=-1.0), "teacher-temp -1.0: expected a positive number"),
+    (dict(method="byol"), "method 'byol'"),
+    (dict(batch_size=1), "batch-size 1"),
+    (dict(dataset="kinetics"), "dataset 'kinetics'"),
+])
+def test_bad_settings_are_clear_errors(teacher_ready, tmp_path, change, message):
+    with pytest.raises(ComodoError, match=message):
+        distill(DistillConfig(**{**QUICK, **change}), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "student.pt").exists()
+
+
+def test_resume_with_other_settings_is_refused(teacher_ready, tmp_path):
+    distill(DistillConfig(**QUICK), tmp_path / "run", progress=False, stop_after=1)
+    with pytest.raises(ComodoError, match="settings differ"):
+        distill(DistillConfig(**{**QUICK, "seed": 5}), tmp_path / "run", resume=True, progress=False)
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "comodo", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def test_nan_imu_is_a_one_line_error_naming_the_file(teacher_ready, quick_world, tmp_path):
+    root = tmp_path / "ego4d"
+    shutil.copytree(quick_world("ego4d"), root)
+    uid = (root / "train.txt").read_text().splitlines()[0].split("\t")[0]
+    imu = np.load(root / "processed_imu" / f"{uid}.npy")
+    imu[2, 17] = np.nan
+    np.save(root / "processed_imu" / f"{uid}.npy", imu)
+    out = _cli("distill", "--dataset", "ego4d", "--dataset-path", str(root), "--queue-size", "8",
+               "--num-epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "run"), "--quiet")
+    assert out.returncode == 2
+    assert out.stderr.startswith("comodo: error:") and f"{uid}.npy" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "student.pt").exists()
+
+
+def test_cli_distill_then_evaluate(teacher_ready, tmp_path):
+    run = tmp_path / "run"
+    out = _cli("distill", "--dataset", "ego4d", "--world-size", "quick", "--queue-size", "16",
+               "--num-epochs", "2", "--batch-size", "16", "--out", str(run), "--quiet")
+    assert out.returncode == 0, out.stderr
+    out = _cli("evaluate", "--run", str(run))
+    assert out.returncode == 0, out.stderr
+    result = json.loads((run / "results_ego4d.json").read_text())
+    assert 0 <= result["acc1"] <= result["acc3"] <= result["acc5"] <= 1
+    assert result["config"]["queue_size"] == 16 and result["n_test"] > 0
+    # cross-dataset: the same student on mmea's SVM protocol
+    out = _cli("evaluate", "--run", str(run), "--dataset", "mmea", "--world-size", "quick")
+    assert out.returncode == 0, out.stderr
+    assert json.loads((run / "results_mmea.json").read_text())["eval_dataset"] == "mmea"
+
+
+def test_torchrun_two_processes_hold_identical_queues(teacher_ready, tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+           "-m", "comodo", "distill", "--dataset", "ego4d", "--world-size", "quick", "--queue-size", "16",
+           "--num-epochs", "2", "--batch-size", "16", "--device", "cpu", "--out", str(run), "--quiet"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    assert summary["queue_identical_across_ranks"] is True
