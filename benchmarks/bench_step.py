@@ -1,0 +1,76 @@
+"""One COMODO distillation step vs the bare student step on the same batch (target ratio ≤ 1.15).
+
+bare:    student forward → a trivial loss → backward → AdamW step
+distill: student forward → comodo_loss over queue ∪ batch keys → backward → AdamW step →
+         scheduler step → enqueue the batch's teacher embeddings
+Teacher embeddings come from the cache in real runs, so the teacher costs nothing per step.
+Prints the median times of both and their ratio, measured in this one run.
+
+    python benchmarks/bench_step.py [--batch 128] [--queue 16384] [--repeats 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--queue", type=int, default=16384)
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--student", default="dilated_cnn")
+    args = ap.parse_args()
+
+    from transformers import get_linear_schedule_with_warmup
+
+    from comodo.encoders import BACKBONES
+    from comodo.encoders.student import IMUStudent
+    from comodo.losses import comodo_loss
+    from comodo.queue import EmbeddingQueue
+
+    torch.manual_seed(0)
+    student = IMUStudent(BACKBONES.get(args.student)(None), 6)
+    x = torch.randn(args.batch, 6, student.input_length)
+    z_t = nn.functional.normalize(torch.randn(args.batch, 128), dim=1)
+    queue = EmbeddingQueue(args.queue, 128)
+    queue.fill(nn.functional.normalize(torch.randn(args.queue, 128), dim=1))
+    opt = torch.optim.AdamW(student.parameters(), lr=3e-4)
+    sched = get_linear_schedule_with_warmup(opt, 10, 10_000)
+
+    def bare() -> None:
+        loss = student(x).square().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def step() -> None:
+        loss = comodo_loss(student(x), z_t, queue.keys(), 0.05, 0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        queue.enqueue(z_t)
+
+    times: dict[str, list[float]] = {"bare": [], "distill": []}
+    for fn in (bare, step, bare, step):  # warm-up
+        fn()
+    for _ in range(args.repeats):  # interleaved, so drifts in machine load hit both alike
+        for name, fn in (("bare", bare), ("distill", step)):
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    b, d = statistics.median(times["bare"]), statistics.median(times["distill"])
+    print(f"threads={torch.get_num_threads()} batch={args.batch} queue={args.queue} student={args.student} "
+          f"repeats={args.repeats} (median)")
+    print(f"distillation step vs bare student step: bare {b * 1e3:.1f} ms, distill {d * 1e3:.1f} ms, "
+          f"ratio {d / b:.3f} (target <= 1.15)")
+
+
+if __name__ == "__main__":
+    main()
