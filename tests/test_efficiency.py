@@ -1,0 +1,182 @@
+"""comodo.efficiency: exact FLOP and parameter counts, the ratio table, the measurement protocol.
+
+No full-size video model is built here: the video teachers go through the same ``measure`` path with tiny
+configs (``config_overrides``); MOMENT-1-small is built at its real size (19 M parameters, fast on CPU).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from comodo.efficiency import (MAX_REPEATS, MODELS, STUDENT, TEACHER, ModelSpec, count_flops, markdown, measure,
+                               table)
+from comodo.errors import ComodoError
+
+TINY_VIDEOMAE = {"image_size": 32, "patch_size": 16, "num_frames": 4, "tubelet_size": 2, "hidden_size": 32,
+                 "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+TINY_TIMESFORMER = {"image_size": 32, "patch_size": 16, "num_frames": 2, "hidden_size": 32,
+                    "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
+FAST = {"repeats": 1, "warmup": 0, "threads": 1}
+
+
+@pytest.fixture
+def linear_model(monkeypatch):
+    """Registers ``test_linear``: one nn.Linear(64, 32) on (B, 64) inputs."""
+
+    def build(overrides):
+        return nn.Linear(64, 32), lambda b: torch.randn(b, 64)
+
+    monkeypatch.setitem(MODELS, "test_linear", ModelSpec(STUDENT, "Linear", "nn.Linear(64, 32)", "x", build))
+    return "test_linear"
+
+
+def test_linear_flops_and_params_are_exact(linear_model):
+    r = measure(linear_model, batch_sizes=(1, 4), **FAST)
+    assert r["flops_per_clip"] == 2 * 64 * 32
+    assert r["gflops_per_clip"] == pytest.approx(2 * 64 * 32 / 1e9)
+    assert r["gmacs_per_clip"] == pytest.approx(64 * 32 / 1e9)
+    assert r["params"] == 64 * 32 + 32
+    assert r["input"] == "x (B, 64) float32"
+    assert r["uncounted_compute_ops"] == []
+    assert set(r["latency_ms_per_clip"]) == {"1", "4"}
+    assert r["latency"]["4"]["runs"] == 1 and r["latency"]["4"]["warmup_runs"] == 0
+    assert r["latency"]["4"]["ms_per_clip"] == pytest.approx(r["latency"]["4"]["ms_per_batch_median"] / 4)
+    assert r["cpu_time_ms_per_clip"]["4"] == pytest.approx(r["latency"]["4"]["cpu_times_ms"][0] / 4, abs=1e-3)
+    assert count_flops(nn.Linear(64, 32), torch.randn(5, 64))["flops"] == 5 * 2 * 64 * 32
+
+
+def test_videomae_flops_count_cpu_attention_exactly():
+    """conv patch embedding + per layer 4 projections, MLP and SDPA (torch has no formula for the CPU
+    SDPA kernel: without comodo's it would be missing)."""
+    c = TINY_VIDEOMAE
+    r = measure("videomae", batch_sizes=(), config_overrides=c)
+    n = (c["num_frames"] // c["tubelet_size"]) * (c["image_size"] // c["patch_size"]) ** 2  # tokens
+    h, i = c["hidden_size"], c["intermediate_size"]
+    conv = 2 * n * h * 3 * c["tubelet_size"] * c["patch_size"] ** 2
+    per_layer = 2 * n * h * h * 4 + 2 * n * h * i * 2 + 2 * 2 * n * n * h
+    assert r["flops_per_clip"] == conv + c["num_hidden_layers"] * per_layer
+    assert r["flops_by_op"]["aten._scaled_dot_product_flash_attention_for_cpu"] == \
+        c["num_hidden_layers"] * 4 * n * n * h
+    assert r["uncounted_compute_ops"] == []
+    assert r["role"] == TEACHER and r["label"] == "VideoMAE-base [custom config]"
+    assert r["input"] == "pixel_values (B, 4, 3, 32, 32) float32"
+
+
+def test_flops_are_per_clip_and_linear_in_batch():
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    torch.manual_seed(0)
+    model = VideoMAEModel(VideoMAEConfig(**TINY_VIDEOMAE)).eval()
+    one = count_flops(lambda x: model(pixel_values=x), torch.randn(1, 4, 3, 32, 32))["flops"]
+    three = count_flops(lambda x: model(pixel_values=x), torch.randn(3, 4, 3, 32, 32))["flops"]
+    assert three == 3 * one
+
+
+def test_tiny_timesformer_goes_through_the_same_path():
+    r = measure("timesformer", batch_sizes=(1, 2), config_overrides=TINY_TIMESFORMER, **FAST)
+    assert r["flops_per_clip"] > 0 and r["uncounted_compute_ops"] == []
+    assert r["params"] == sum(p.numel() for p in MODELS["timesformer"](TINY_TIMESFORMER)[0].parameters())
+    assert set(r["latency_ms_per_clip"]) == {"1", "2"}
+
+
+def test_moment_1_small_real_size():
+    """T5-small encoder (d 512, 8 layers, 6 heads × 64, d_ff 1024 gated) over 64 patches × 6 channels."""
+    r = measure("moment", batch_sizes=())
+    d, inner, ff, layers, buckets, heads, patch = 512, 6 * 64, 1024, 8, 32, 6, 8
+    per_layer = 4 * d * inner + 2 * d + 3 * d * ff
+    assert r["params"] == layers * per_layer + buckets * heads + d + patch * d + d
+    n = 64
+    flops = 2 * n * patch * d + layers * (2 * n * d * inner * 4 + 2 * n * 3 * d * ff + 2 * 2 * heads * n * n * 64)
+    assert r["flops_per_clip"] == 6 * flops
+    assert r["input"] == "imu (B, 6, 512) float32"
+
+
+def test_params_of_the_default_cnn_and_student():
+    cnn = measure("dilated_cnn", batch_sizes=(1,), **FAST)
+    stem = 6 * 32 * 7 + 32 + 2 * 32
+    blocks = 5 * (32 * 32 * 5 + 32 + 2 * 32)
+    out = 64 * 256 + 256
+    assert cnn["params"] == stem + blocks + out == 44160
+    student = measure("imu_student", batch_sizes=(), flops=False)
+    projector = 256 * 2048 + 2048 + 2 * 2048 + 2048 * 128 + 128
+    assert student["params"] == cnn["params"] + projector
+    assert "flops_per_clip" not in student
+
+
+def test_student_with_another_backbone_is_labelled():
+    tiny_t5 = {"t5_config": {"d_model": 16, "d_kv": 4, "d_ff": 32, "num_layers": 1, "num_heads": 4}}
+    r = measure("imu_student", batch_sizes=(), config_overrides={"backbone": "moment", "backbone_options": tiny_t5})
+    assert r["label"] == "IMUStudent (MOMENT-1-small + projector) [custom config]"
+    assert r["input"] == "imu (B, 6, 512) float32"
+    with pytest.raises(ComodoError, match="backbone"):
+        measure("imu_student", batch_sizes=(), config_overrides={"backbone": "resnet"})
+
+
+def test_measure_records_threads_and_restores_them(linear_model):
+    before = torch.get_num_threads()
+    r = measure(linear_model, batch_sizes=(1,), repeats={1: 2}, warmup={1: 1}, threads=1,
+                not_measured={1: "ignored: it was measured", 32: "too slow"})
+    assert r["threads"] == 1 and torch.get_num_threads() == before
+    assert r["latency"]["1"]["runs"] == 2 and r["latency"]["1"]["warmup_runs"] == 1
+    assert r["not_measured"] == {"32": "too slow"}
+
+
+def test_adaptive_protocol_skips_warmup_and_repeats_for_slow_runs(linear_model):
+    r = measure(linear_model, batch_sizes=(1, 8), threads=1, time_budget_s=0.0)  # every run is "slow"
+    assert r["latency"]["1"]["warmup_runs"] == 1 and r["latency"]["1"]["runs"] == 1
+    assert r["latency"]["8"]["warmup_runs"] == 0 and r["latency"]["8"]["runs"] == 1
+    r = measure(linear_model, batch_sizes=(1, 8), threads=1, time_budget_s=0.0, warmup=1, min_repeats=2)
+    assert [(r["latency"][b]["warmup_runs"], r["latency"][b]["runs"]) for b in ("1", "8")] == [(1, 2), (1, 2)]
+    r = measure(linear_model, batch_sizes=(1,), threads=1, time_budget_s=60.0)  # fast runs: up to the cap
+    assert r["latency"]["1"]["warmup_runs"] == 1 and r["latency"]["1"]["runs"] == MAX_REPEATS
+
+
+def test_bad_arguments(linear_model):
+    with pytest.raises(ComodoError, match="unknown model"):
+        measure("resnet50")
+    with pytest.raises(ComodoError, match="batch sizes"):
+        measure(linear_model, batch_sizes=(0,))
+    with pytest.raises(ComodoError, match="repeats"):
+        measure(linear_model, batch_sizes=(1,), repeats=0)
+
+
+def _result(model, role, params, gflops, ms, not_measured=None):
+    return {"model": model, "label": model.upper(), "role": role, "params": params, "gflops_per_clip": gflops,
+            "latency_ms_per_clip": {str(b): v for b, v in ms.items()}, "not_measured": not_measured or {}}
+
+
+def test_table_ratios():
+    results = [
+        _result("big", TEACHER, 100e6, 400.0, {1: 1000.0, 32: 900.0}),
+        _result("other", TEACHER, 50e6, 200.0, {1: 500.0}, {"32": "too slow"}),
+        _result("small", STUDENT, 1e6, 2.0, {1: 10.0, 32: 1.0}),
+    ]
+    rows = {r["model"]: r for r in table(results, (1, 32))}
+    s = rows["small"]
+    assert s["params_m"] == pytest.approx(1.0)
+    assert s["gmacs_per_clip"] == pytest.approx(1.0)
+    assert s["params_ratio_vs_big"] == pytest.approx(100.0)
+    assert s["gflops_ratio_vs_big"] == pytest.approx(200.0)
+    assert s["gflops_ratio_vs_other"] == pytest.approx(100.0)
+    assert s["latency_ratio_vs_big_b1"] == pytest.approx(100.0)
+    assert s["latency_ratio_vs_big_b32"] == pytest.approx(900.0)
+    assert s["latency_ratio_vs_other_b1"] == pytest.approx(50.0)
+    assert s["latency_ratio_vs_other_b32"] is None
+    assert rows["big"]["gflops_ratio_vs_big"] == pytest.approx(1.0)
+    assert rows["big"]["gflops_ratio_vs_other"] == pytest.approx(0.5)  # other teacher ÷ this one
+    assert rows["other"]["ms_per_clip_b32"] is None and rows["other"]["not_measured_b32"] == "too slow"
+    assert "not_measured_b32" not in s
+    text = markdown(list(rows.values()), (1, 32))
+    assert "| SMALL | student | 1.00 | 2.00 | 10.0 | 1.00 | 200× | 100× | 100× | 50.0× | 900× | n/a |" in text
+    assert "not measured [1]" in text and "[1] OTHER, batch 32: too slow" in text
+
+
+def test_table_marks_missing_batches_and_lower_bounds():
+    r = _result("small", STUDENT, 1e6, 2.0, {1: 10.0})
+    r["uncounted_compute_ops"] = ["aten.some_matmul"]
+    (row,) = table([r], (1, 32))
+    assert row["not_measured_b32"] == "not requested" and row["flops_lower_bound"]
+    text = markdown([row], (1, 32))
+    assert "≥ 2.00" in text and "not requested" in text
