@@ -1,0 +1,161 @@
+"""The study's experiments: which runs each notebook needs, as tidy tables.
+
+Each function builds the configurations of one figure, runs them through :func:`comodo.runs.sweep`
+(cached: a finished run is only read) and returns a :class:`pandas.DataFrame` with one row per run
+and evaluation dataset (columns: :data:`comodo.runs.COLUMNS`). :class:`StudySettings` holds the
+study's defaults; ``settings(quick=True)`` shrinks them so the whole set of notebooks runs in CI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Sequence
+
+from comodo import runs
+from comodo.train.config import DistillConfig
+
+TARGET_DOMAINS = ("ego4d", "egoexo4d", "mmea")
+METHOD_ORDER = ("none", "supervised", "l2", "infonce", "comodo")
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """The settings shared by the study's notebooks.
+
+    Attributes:
+        world_size: the embedded world's size (``quick`` for CI, ``default`` for the study).
+        num_epochs: epochs of every trained run (distillation and the supervised baseline).
+        batch_size: batch size of every trained run.
+        seeds: seeds of every configuration (the spread in the figures is over these).
+        domains: the target domains.
+        queue_size: K of the runs that do not sweep it (capped below each domain's training set).
+        queue_sizes: the queue sizes of the sweep (each capped below the domain's training set).
+        methods: the methods compared.
+        student_temps: τ_s values of the temperature grid.
+        teacher_temps: τ_t values of the temperature grid.
+        per_channel_options: backbone options of the per-channel student of the reduction ablation
+            (each IMU axis encoded separately; narrower than the default CNN to keep the 6× cost down).
+    """
+
+    world_size: str = "default"
+    num_epochs: int = 20
+    batch_size: int = 32
+    seeds: tuple[int, ...] = (0, 1, 2)
+    domains: tuple[str, ...] = TARGET_DOMAINS
+    queue_size: int = 128
+    queue_sizes: tuple[int, ...] = (16, 32, 64, 128, 256)
+    methods: tuple[str, ...] = METHOD_ORDER
+    student_temps: tuple[float, ...] = (0.02, 0.05, 0.1)
+    teacher_temps: tuple[float, ...] = (0.05, 0.1, 0.2)
+    per_channel_options: tuple[tuple[str, object], ...] = (("per_channel", True), ("width", 16), ("dim", 64))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FULL = StudySettings()
+QUICK = StudySettings(world_size="quick", num_epochs=3, batch_size=16, seeds=(0,), queue_size=16,
+                      queue_sizes=(4, 8, 16), student_temps=(0.05, 0.1), teacher_temps=(0.1,))
+
+
+def settings(quick: bool = False, **overrides) -> StudySettings:
+    """The study's settings (``quick``: the CI-sized ones); every override that is not ``None`` wins."""
+    base = QUICK if quick else FULL
+    given = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(base, **given)
+
+
+def base_config(s: StudySettings, dataset: str = "ego4d", **fields) -> DistillConfig:
+    """A run of the study on ``dataset`` with the settings' epochs, batch size and capped queue size."""
+    fields.setdefault("queue_size", runs.cap_queue(dataset, s.queue_size, s.world_size))
+    return DistillConfig(dataset=dataset, world_size=s.world_size, num_epochs=s.num_epochs,
+                         batch_size=s.batch_size, **fields)
+
+
+def queue_size_sweep(s: StudySettings, progress: bool = True):
+    """COMODO for every allowed queue size, domain and seed (paper Fig. 3)."""
+    configs: list[DistillConfig] = []
+    for d in s.domains:
+        sizes = runs.queue_sizes(d, s.queue_sizes, s.world_size)
+        configs += runs.grid(base_config(s, d), queue_size=sizes, seed=s.seeds)
+    return runs.table(runs.sweep(configs, desc="queue size", progress=progress))
+
+
+def method_comparison(s: StudySettings, progress: bool = True):
+    """Every method on every domain and seed, each evaluated in-domain (paper Fig. 4)."""
+    configs = [c for d in s.domains for c in runs.grid(base_config(s, d), method=s.methods, seed=s.seeds)]
+    return runs.table(runs.sweep(configs, desc="methods", progress=progress))
+
+
+def teacher_table(s: StudySettings):
+    """The video teacher's own SVM accuracy per domain (the reference line of the method figure)."""
+    import pandas as pd
+
+    rows = []
+    for d in s.domains:
+        r = runs.teacher_result(d, s.world_size)
+        rows.append({"method": "video_teacher", "eval_dataset": d, "acc1": r["acc1"], "acc3": r["acc3"],
+                     "acc5": r["acc5"]})
+    return pd.DataFrame(rows)
+
+
+def cross_dataset(s: StudySettings, methods: Sequence[str] = ("comodo", "supervised", "none"),
+                  progress: bool = True):
+    """Distil (or train) on each domain A and run the SVM protocol on every domain B."""
+    configs = [c for d in s.domains for c in runs.grid(base_config(s, d), method=methods, seed=s.seeds)]
+    return runs.table(runs.sweep(configs, eval_datasets=list(s.domains), desc="cross-dataset",
+                                 progress=progress))
+
+
+def temperature_grid(s: StudySettings, dataset: str = "ego4d", progress: bool = True):
+    """COMODO over the (τ_s, τ_t) grid on one domain."""
+    configs = runs.grid(base_config(s, dataset), student_temp=s.student_temps, teacher_temp=s.teacher_temps,
+                        seed=s.seeds)
+    return runs.table(runs.sweep(configs, desc="temperatures", progress=progress))
+
+
+def projection_ablation(s: StudySettings, progress: bool = True):
+    """COMODO with the reference's random, never-trained teacher head (``random_mlp``) or none.
+
+    Without a head the teacher's embeddings have its hidden size, so the student's projector is
+    sized to match.
+    """
+    configs = []
+    for d in s.domains:
+        base = base_config(s, d)
+        configs += runs.grid(base, seed=s.seeds)
+        configs += runs.grid(dataclasses.replace(base, projection="none",
+                                                 mlp_output_dim=runs.teacher_dim(base, "none")), seed=s.seeds)
+    return runs.table(runs.sweep(configs, desc="projection", progress=progress))
+
+
+def reduction_ablation(s: StudySettings, progress: bool = True):
+    """COMODO with a per-channel student whose channel tokens are concatenated or averaged."""
+    configs = [c for d in s.domains
+               for c in runs.grid(base_config(s, d, student_options=dict(s.per_channel_options)),
+                                  reduction=("concat", "mean"), seed=s.seeds)]
+    return runs.table(runs.sweep(configs, desc="reduction", progress=progress))
+
+
+def cross_table(df):
+    """Per (train A, eval B): COMODO A→B against in-domain COMODO B→B, supervised A→B and B→B, and the
+    untrained student on B (acc@1, mean over seeds); ``gap_to_in_domain`` = COMODO A→B − COMODO B→B."""
+    import pandas as pd
+
+    mean = df.groupby(["method", "train_dataset", "eval_dataset"])["acc1"].mean()
+
+    def get(method: str, a: str, b: str) -> float:
+        return float(mean.get((method, a, b), float("nan")))
+
+    domains = [d for d in TARGET_DOMAINS if d in set(df["eval_dataset"])]
+    rows = []
+    for a in domains:
+        for b in domains:
+            rows.append({"train_dataset": a, "eval_dataset": b, "comodo": get("comodo", a, b),
+                         "comodo_in_domain": get("comodo", b, b), "supervised": get("supervised", a, b),
+                         "supervised_in_domain": get("supervised", b, b), "untrained": get("none", a, b)})
+    out = pd.DataFrame(rows)
+    out["gap_to_in_domain"] = out["comodo"] - out["comodo_in_domain"]
+    out["gain_over_untrained"] = out["comodo"] - out["untrained"]
+    return out

@@ -1,0 +1,572 @@
+"""One plotting function per figure of the study; each takes results and returns a matplotlib Figure.
+
+Nothing here trains, evaluates or computes embeddings: the inputs are tidy tables from
+:mod:`comodo.experiments` / :mod:`comodo.runs`, the authors' rows from :mod:`comodo.paper`, and the
+arrays of :mod:`comodo.analysis`. :func:`save` writes ``<dir>/<name>.png`` and ``.pdf`` with fixed
+dpi and without timestamps or version strings, so the same figure gives the same bytes.
+
+Numbers of the embedded world are labelled as such; the authors' numbers (real datasets, Mantis-8M /
+MOMENT students) are drawn in grey and labelled as theirs: compare trends, not absolute values.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+STYLE = {
+    "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+    "legend.fontsize": 7.5, "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
+    "axes.spines.right": False, "figure.dpi": 100, "savefig.dpi": 150, "figure.facecolor": "white",
+    "axes.facecolor": "white", "savefig.facecolor": "white", "image.interpolation": "nearest",
+    "svg.hashsalt": "comodo", "pdf.compression": 6, "path.simplify": True,
+}
+DPI = 150
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
+
+WORLD = "embedded world"
+AUTHORS_COLOR = "0.45"
+METHOD_COLORS = {"none": "#a6a6a6", "supervised": "#7b4fa0", "l2": "#4a9a4a", "infonce": "#2f6fb0",
+                 "comodo": "#d6452e"}
+METHOD_LABELS = {"none": "untrained student", "supervised": "supervised student", "l2": "L2 regression",
+                 "infonce": "InfoNCE (IMU2CLIP-style)", "comodo": "COMODO"}
+DOMAIN_LABELS = {"ego4d": "Ego4D", "egoexo4d": "EgoExo4D", "mmea": "MMEA"}
+HUE_COLORS = ("#2f6fb0", "#d6452e", "#4a9a4a", "#7b4fa0", "#e69f00", "#56b4e9")
+
+
+def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Build the figure under :data:`STYLE` (fonts, sizes) whatever the caller's rcParams."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs) -> Figure:
+        with plt.rc_context(STYLE):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def save(fig: Figure, name: str, figures_dir: str | Path = "figures") -> list[Path]:
+    """Write ``<figures_dir>/<name>.png`` and ``.pdf`` (fixed dpi, no timestamps); returns the paths."""
+    from comodo.io import atomic_path
+
+    folder = Path(figures_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with plt.rc_context(STYLE):
+        for ext, meta in (("png", PNG_METADATA), ("pdf", PDF_METADATA)):
+            path = folder / f"{name}.{ext}"
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=ext, dpi=DPI, metadata=meta, facecolor="white")
+            paths.append(path)
+    return paths
+
+
+def domain_label(d: str) -> str:
+    return f"{DOMAIN_LABELS.get(d, d)}-like ({WORLD})"
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _stats(df, by: Sequence[str], metric: str = "acc1") -> dict:
+    """{group tuple: (mean, std, values)} of ``metric``; std 0 for one value."""
+    out = {}
+    for key, g in df.groupby(list(by), sort=True):
+        v = g[metric].to_numpy(dtype=float)
+        key = key if isinstance(key, tuple) else (key,)
+        out[key] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, v)
+    return out
+
+
+def _grouped_bars(ax, groups: Sequence, hues: Sequence, stats: dict, colors: dict, labels: dict,
+                  width: float = 0.8, points: bool = True, hatch: str | None = None) -> None:
+    """Bars at x = group index, one per hue; ``stats[(group, hue)] = (mean, std, values)``."""
+    w = width / max(1, len(hues))
+    for j, h in enumerate(hues):
+        xs, ms, ss, pts = [], [], [], []
+        for i, g in enumerate(groups):
+            if (g, h) not in stats:
+                continue
+            m, s, v = stats[(g, h)]
+            x = i - width / 2 + w * (j + 0.5)
+            xs.append(x), ms.append(m), ss.append(s), pts.append((x, v))
+        if not xs:
+            continue
+        ax.bar(xs, ms, w * 0.92, yerr=ss if any(ss) else None, color=colors[h], label=labels[h], capsize=2,
+               edgecolor="white" if hatch else "none", hatch=hatch, error_kw={"lw": 0.8})
+        if points:
+            for x, v in pts:
+                if len(v) > 1:
+                    ax.plot(np.full(len(v), x), v, "o", ms=2.2, color="black", alpha=0.55, zorder=3)
+    ax.set_xticks(range(len(groups)))
+
+
+def _heatmap(ax, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], text: list[list[str]],
+             title: str, vmin: float = 0.0, vmax: float = 1.0, cmap: str = "viridis"):
+    m = np.ma.masked_invalid(matrix)
+    cm = plt.get_cmap(cmap).with_extremes(bad="0.9")
+    im = ax.imshow(m, vmin=vmin, vmax=vmax, cmap=cm, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            v = matrix[i, j]
+            r, g, b, _ = cm((v - vmin) / (vmax - vmin)) if np.isfinite(v) else (0.9, 0.9, 0.9, 1)
+            color = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
+            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=7, color=color)
+    ax.set_title(title)
+    ax.spines[:].set_visible(False)
+    return im
+
+
+def _label_colors(labels: Sequence[str]) -> dict:
+    names = sorted(set(map(str, labels)))
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
+
+
+# --------------------------------------------------------------------------------------- 1. tour
+@_styled
+def tour_batch(t: dict, n: int = 6) -> Figure:
+    """A few clips of the batch: a video frame (what the teacher sees) and the IMU (what the student sees)."""
+    n = min(n, len(t["labels"]))
+    fig, axes = plt.subplots(3, n, figsize=(1.7 * n, 4.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.3, 1, 1]}, layout="constrained")
+    time = np.arange(t["imu"].shape[-1]) / t["imu_rate"]
+    for i in range(n):
+        axes[0, i].imshow(t["frames"][i])
+        axes[0, i].set_axis_off()
+        axes[0, i].set_title(str(t["labels"][i]), fontsize=8)
+        for row, (lo, name, unit) in enumerate(((0, "accel", "m/s²"), (3, "gyro", "rad/s")), start=1):
+            ax = axes[row, i]
+            for k, axis in enumerate("xyz"):
+                ax.plot(time, t["imu"][i, lo + k], lw=0.6, color=HUE_COLORS[k], label=axis)
+            if i == 0:
+                ax.set_ylabel(f"{name} ({unit})")
+            else:
+                ax.set_yticklabels([])
+            if row == 2:
+                ax.set_xlabel("time (s)")
+            else:
+                ax.set_xticklabels([])
+    axes[1, 0].legend(loc="upper right", ncol=3, frameon=False, fontsize=6, handlelength=1)
+    fig.suptitle(f"One batch of training clips ({domain_label(t['dataset'])}): video frame and head IMU")
+    return fig
+
+
+@_styled
+def tour_embeddings(t: dict, dims: int = 32) -> Figure:
+    """Teacher and student embeddings of the batch, and student·teacher cosines before and after training."""
+    fig, axes = plt.subplots(2, 3, figsize=(10, 5.6), layout="constrained")
+    b = len(t["labels"])
+    for ax, key, title in zip(axes[0], ("z_video", "z_before", "z_after"),
+                              ("teacher (video) z_v", "student (IMU) z_x before", "student (IMU) z_x after")):
+        im = ax.imshow(t[key][:, :dims], cmap="RdBu_r", vmin=-0.35, vmax=0.35, aspect="auto")
+        ax.set_title(f"{title}\n(first {dims} of {t[key].shape[1]} dims)")
+        ax.set_xlabel("embedding dimension")
+        ax.set_yticks(range(b), [str(x) for x in t["labels"]] if ax is axes[0, 0] else [""] * b)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="value (unit-length rows)")
+    keys = ("cos_teacher", "cos_before", "cos_after")
+    lo = min(float(np.min(t[k])) for k in keys)
+    hi = max(float(np.max(t[k])) for k in keys)
+    for ax, key, title in zip(axes[1], keys,
+                              ("teacher · teacher", "student before · teacher", "student after · teacher")):
+        im = ax.imshow(t[key], cmap="magma", vmin=lo, vmax=hi)
+        ax.set_xlabel("teacher embedding of clip j")
+        ax.set_ylabel("clip i")
+        diag = float(np.mean(np.diag(t[key])))
+        ax.set_title(f"cosine: {title}\n(mean diagonal {diag:.2f})")
+    fig.colorbar(im, ax=axes[1].tolist(), shrink=0.8, label="cosine")
+    fig.suptitle("Embeddings of the batch (rows = clips). After distillation the IMU student's embedding of a "
+                 "clip points where the video teacher's does: the diagonal lights up.", fontsize=9)
+    return fig
+
+
+@_styled
+def tour_queue(timeline: np.ndarray, batch_size: int) -> Figure:
+    """The FIFO queue step by step: each cell is a slot (oldest left), coloured by the batch that filled it."""
+    steps, size = timeline.shape
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.3 * size + 1.5), 0.32 * steps + 1.6), layout="constrained")
+    n_colors = int(timeline.max())
+    cmap = plt.get_cmap("tab10")
+    rgb = np.ones((steps, size, 3))
+    for s in range(steps):
+        for k in range(size):
+            if timeline[s, k] >= 1:
+                rgb[s, k] = cmap((timeline[s, k] - 1) % 10)[:3]
+    ax.imshow(rgb, aspect="auto")
+    for s in range(steps):
+        for k in range(size):
+            if timeline[s, k] >= 1:
+                ax.text(k, s, str(timeline[s, k]), ha="center", va="center", fontsize=6, color="white")
+    ax.set_xticks(range(size), [str(i) for i in range(size)], fontsize=6)
+    ax.set_yticks(range(steps), [f"after step {s}" for s in range(steps)])
+    ax.set_xlabel("queue rows, oldest → newest\n(number = the training step whose teacher embeddings the row holds)")
+    ax.set_title(f"Queue of K = {size} teacher embeddings, batches of B = {batch_size}:\nit fills, then the "
+                 f"oldest rows are evicted first ({n_colors} steps)")
+    ax.spines[:].set_visible(False)
+    ax.set_xticks(np.arange(size + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(steps + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", lw=1)
+    ax.tick_params(which="minor", length=0)
+    return fig
+
+
+@_styled
+def tour_distributions(t: dict, anchor: int = 0) -> Figure:
+    """For one clip: the teacher's and the student's distributions over the keys, before and after."""
+    p_t = t["p_teacher"][anchor]
+    order = np.argsort(-p_t, kind="stable")
+    k = t["queue"].shape[0]
+    same = (t["key_labels"] == t["labels"][anchor])[order]
+    own = order == k + anchor  # the clip's own teacher embedding (its positive)
+    colors = np.where(own, "#d6452e", np.where(same, "#2f6fb0", "0.7"))
+    rows = (("p_teacher", f"teacher p_v (τ_t = {t['teacher_temp']:g}): the target"),
+            ("p_before", f"student p_x before training (τ_s = {t['student_temp']:g})"),
+            ("p_after", f"student p_x after training (τ_s = {t['student_temp']:g})"))
+    fig, axes = plt.subplots(3, 1, figsize=(8, 5.4), sharex=True, layout="constrained")
+    x = np.arange(len(order))
+    for ax, (key, title) in zip(axes, rows):
+        ax.bar(x, t[key][anchor][order], 1.0, color=colors, edgecolor="none")
+        ax.set_title(title, loc="left")
+        ax.set_ylabel("probability")
+    axes[-1].set_xlabel(f"the K + B = {len(order)} keys (queue, then this batch), sorted by the teacher's "
+                        "probability")
+    from matplotlib.patches import Patch
+
+    axes[0].legend(handles=[Patch(color="#d6452e", label="the clip's own video (its pair)"),
+                            Patch(color="#2f6fb0", label=f"other clips labelled '{t['labels'][anchor]}'"),
+                            Patch(color="0.7", label="other clips")], frameon=False, loc="upper right")
+    ce = {s: float(-(t["p_teacher"][anchor] * np.log(np.clip(t[f"p_{s}"][anchor], 1e-30, None))).sum())
+          for s in ("before", "after")}
+    fig.suptitle(f"The two similarity distributions for clip '{t['labels'][anchor]}': the loss is their "
+                 f"cross-entropy ({ce['before']:.2f} before → {ce['after']:.2f} after)", fontsize=9)
+    return fig
+
+
+@_styled
+def tour_temperatures(e: dict) -> Figure:
+    """What the temperature does: one clip's distribution over the keys at several τ, and its entropy."""
+    temps = e["temperatures"]
+    fig, axes = plt.subplots(1, len(temps) + 1, figsize=(2.2 * (len(temps) + 1), 2.6),
+                             gridspec_kw={"width_ratios": [1] * len(temps) + [1.2]}, layout="constrained")
+    x = np.arange(e["probs"].shape[1])
+    colors = np.where(e["own"], "#d6452e", np.where(e["same_label"], "#2f6fb0", "0.7"))
+    for ax, tau, p in zip(axes, temps, e["probs"]):
+        ax.bar(x, p, 1.0, color=colors, edgecolor="none")
+        ax.set_title(f"τ = {tau:g}")
+        ax.set_xlabel("keys, most similar first")
+        ax.set_ylim(0, max(1e-3, float(e["probs"].max())) * 1.05)
+    axes[0].set_ylabel("probability")
+    ax = axes[-1]
+    ax.plot(temps, e["entropy"], "o-", color="#d6452e")
+    ax.axhline(e["max_entropy"], ls=":", color="0.4", lw=0.8)
+    ax.text(temps[0], e["max_entropy"], " uniform", va="bottom", fontsize=7, color="0.4")
+    ax.set_xscale("log")
+    ax.set_xlabel("temperature τ")
+    ax.set_ylabel("entropy (nats)")
+    ax.set_title("sharp ← → flat")
+    fig.suptitle("softmax(similarity / τ): a small τ puts the mass on the few most similar keys, a large τ "
+                 "spreads it (red: the clip's own video; blue: other clips of its class)", fontsize=9)
+    return fig
+
+
+# ------------------------------------------------------------------------------------- 2. distill
+@_styled
+def distill_curves(history, result: dict, teacher: dict | None = None) -> Figure:
+    """One run: training loss (and learning rate) per epoch, validation accuracy per epoch, SVM acc@1/3/5."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
+    ax = axes[0]
+    ax.plot(history["epoch"], history["loss"], "o-", ms=3, color="#d6452e")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{result.get('method', '')} loss")
+    ax.set_title("training loss")
+    lr = ax.twinx()
+    lr.plot(history["epoch"], history["lr"], color="0.6", lw=0.8, ls="--")
+    lr.set_ylabel("learning rate (dashed)", color="0.5")
+    lr.spines["right"].set_visible(True)
+    ax = axes[1]
+    metric = history["val_metric"].iloc[0] if "val_metric" in history and len(history) else "prototype"
+    ax.plot(history["epoch"], history["val_acc"], "o-", ms=3, color="#2f6fb0")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (val split)")
+    ax.set_title("prototype accuracy per epoch" if metric == "prototype" else "classifier accuracy per epoch")
+    if "n_classes" in result:
+        ax.axhline(1 / result["n_classes"], ls=":", color="0.5", lw=0.8)
+        ax.text(history["epoch"].iloc[0], 1 / result["n_classes"], " chance", va="bottom", fontsize=7,
+                color="0.5")
+    ax = axes[2]
+    ks = ["acc1", "acc3", "acc5"]
+    x = np.arange(3)
+    ax.bar(x - 0.2 if teacher else x, [result[k] for k in ks], 0.4, color=METHOD_COLORS.get(result.get("method"),
+           "#d6452e"), label=f"IMU student ({METHOD_LABELS.get(result.get('method'), result.get('method'))})")
+    if teacher:
+        ax.bar(x + 0.2, [teacher[k] for k in ks], 0.4, color="white", edgecolor="black", hatch="//",
+               label="video teacher")
+    for i, k in enumerate(ks):
+        ax.text(i - (0.2 if teacher else 0), result[k] + 0.01, f"{result[k]:.2f}", ha="center", fontsize=7)
+    ax.set_xticks(x, ["acc@1", "acc@3", "acc@5"])
+    ax.set_ylim(0, 1.08)
+    ax.set_title("SVM protocol on the test split")
+    fig.legend(frameon=False, loc="outside lower right", ncol=2)
+    fig.suptitle(f"One run on {domain_label(result.get('train_dataset', ''))}", fontsize=10)
+    return fig
+
+
+# ----------------------------------------------------------------------------------- 3. queue size
+@_styled
+def queue_size(df, authors=None, authors_label: str = "authors") -> Figure:
+    """acc@1 against the queue size K per domain: ours (mean ± std over seeds, seeds as dots) and the
+    authors' published points on the same axes."""
+    domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["train_dataset"])] or \
+        sorted(set(df["train_dataset"]))
+    fig, axes = plt.subplots(1, len(domains), figsize=(3.6 * len(domains), 3.4), squeeze=False, layout="constrained")
+    for ax, d in zip(axes[0], domains):
+        sub = df[df["train_dataset"] == d]
+        st = _stats(sub, ["queue_size"])
+        ks = np.array(sorted(k[0] for k in st), dtype=float)
+        m = np.array([st[(k,)][0] for k in ks])
+        s = np.array([st[(k,)][1] for k in ks])
+        ax.plot(ks, m, "o-", color=METHOD_COLORS["comodo"], label=f"ours ({WORLD}, CNN student)", ms=4)
+        ax.fill_between(ks, m - s, m + s, color=METHOD_COLORS["comodo"], alpha=0.2, lw=0)
+        for k in ks:
+            v = st[(k,)][2]
+            if len(v) > 1:
+                ax.plot(np.full(len(v), k), v, "o", ms=2, color="black", alpha=0.5)
+        ticks = list(ks)
+        if authors is not None and len(authors):
+            a = authors[authors["eval_dataset"] == d].sort_values("queue_size")
+            if len(a):
+                ax.plot(a["queue_size"], a["acc1"], "s--", color=AUTHORS_COLOR, mfc="white", ms=4, lw=0.9,
+                        label=authors_label)
+                ticks += list(a["queue_size"].astype(float))
+        ax.set_xscale("log", base=2)
+        ticks = sorted(set(ticks))
+        ax.set_xticks(ticks, [f"{int(k)}" for k in ticks], rotation=60)
+        ax.minorticks_off()
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("queue size K")
+        ax.set_title(domain_label(d))
+        if "n_classes" in sub and len(sub):
+            ax.axhline(1 / float(sub["n_classes"].iloc[0]), ls=":", color="0.5", lw=0.8)
+    axes[0, 0].set_ylabel("acc@1 (SVM on frozen student features)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), frameon=False, loc="outside lower center", ncol=2)
+    fig.suptitle("COMODO accuracy vs queue size (paper Fig. 3). Ours: mean ± std over seeds; grey squares: the "
+                 "authors' published points (real data) — compare trends, not levels", fontsize=9)
+    return fig
+
+
+# -------------------------------------------------------------------------------------- 4. methods
+@_styled
+def methods(df, teacher=None, authors=None, authors_label: str = "authors") -> Figure:
+    """acc@1 per method and domain: ours (mean ± std over seeds, teacher's accuracy as a line) beside
+    the authors' numbers for the same comparison."""
+    order = [m for m in METHOD_LABELS if m in set(df["method"])]
+    domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["eval_dataset"])]
+    panels = 2 if authors is not None and len(authors) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 3.6), squeeze=False, layout="constrained")
+    ax = axes[0, 0]
+    _grouped_bars(ax, domains, order, _stats(df, ["eval_dataset", "method"]), METHOD_COLORS, METHOD_LABELS)
+    ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
+    if teacher is not None and len(teacher):
+        for i, d in enumerate(domains):
+            row = teacher[teacher["eval_dataset"] == d]
+            if len(row):
+                ax.hlines(float(row["acc1"].iloc[0]), i - 0.45, i + 0.45, colors="black", linestyles="--", lw=1,
+                          label="video teacher" if i == 0 else None)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("acc@1 (SVM on frozen features)")
+    ax.set_title(f"ours: {WORLD}, dilated-CNN student, {int(df['seed'].nunique())} seed(s)")
+    fig.legend(*ax.get_legend_handles_labels(), frameon=False, loc="outside lower center", ncol=6)
+    if panels == 2:
+        ax = axes[0, 1]
+        a_order = [m for m in METHOD_LABELS if m in set(authors["method"])]
+        st = {(r.eval_dataset, r.method): (float(r.acc1), 0.0, np.array([r.acc1]))
+              for r in authors.itertuples()}
+        _grouped_bars(ax, domains, a_order, st, METHOD_COLORS, METHOD_LABELS, points=False, hatch="///")
+        ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{authors_label}\n('untrained' = their pretrained student without distillation;\n"
+                     "supervised = fine-tuned end to end)", fontsize=8)
+    fig.suptitle("Methods (paper Fig. 4): distillation vs baselines, in-domain", fontsize=10)
+    return fig
+
+
+# -------------------------------------------------------------------------------- 5. cross-dataset
+def _matrix(df, rows: Sequence[str], cols: Sequence[str], std: bool = True):
+    mat = np.full((len(rows), len(cols)), np.nan)
+    text = [["n/a"] * len(cols) for _ in rows]
+    st = _stats(df, ["train_dataset", "eval_dataset"]) if len(df) else {}
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            if (r, c) in st:
+                m, s, v = st[(r, c)]
+                mat[i, j] = m
+                text[i][j] = f"{m:.2f}" + (f"\n±{s:.2f}" if std and len(v) > 1 else "")
+    return mat, text
+
+
+@_styled
+def cross_dataset(df, authors=None, authors_label: str = "authors") -> Figure:
+    """acc@1 of students distilled (or trained) on A (rows) and evaluated on B (columns)."""
+    domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["eval_dataset"])]
+    names = [DOMAIN_LABELS.get(d, d) for d in domains]
+    panels = [(m, f"ours: {METHOD_LABELS[m]}") for m in ("comodo", "supervised", "none") if m in set(df["method"])]
+    extra = int(authors is not None and len(authors) > 0)
+    fig, axes = plt.subplots(1, len(panels) + extra, figsize=(3.4 * (len(panels) + extra), 3.4), squeeze=False, layout="constrained")
+    for ax, (m, title) in zip(axes[0], panels):
+        mat, text = _matrix(df[df["method"] == m], domains, domains)
+        im = _heatmap(ax, mat, names, names, text, title)
+        ax.set_xlabel("evaluated on (SVM)")
+    axes[0, 0].set_ylabel("distilled / trained on")
+    if extra:
+        mat, text = _matrix(authors, domains, domains, std=False)
+        _heatmap(axes[0, -1], mat, names, names, text, f"{authors_label}: COMODO", cmap="Greys")
+        axes[0, -1].set_xlabel("evaluated on (SVM)")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="acc@1")
+    fig.suptitle(f"Cross-dataset generalisation ({WORLD}): rows = training domain, columns = evaluation "
+                 "domain; the diagonal is in-domain", fontsize=9)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ 6. UMAP
+@_styled
+def umap_embeddings(coords: dict, labels: Sequence[str], n_links: int = 60, seed: int = 0) -> Figure:
+    """Teacher (circles) and student (triangles) embeddings in one UMAP, coloured by class, before and
+    after distillation; thin lines link a clip's two embeddings."""
+    labels = np.asarray([str(x) for x in labels])
+    colors = _label_colors(labels)
+    c = np.array([colors[x] for x in labels])
+    rng = np.random.default_rng(seed)
+    links = np.sort(rng.choice(len(labels), min(n_links, len(labels)), replace=False))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharex=True, sharey=True, layout="constrained")
+    for ax, stage, title in zip(axes, ("before", "after"),
+                                ("before distillation (untrained student)", "after COMODO distillation")):
+        segs = np.stack([coords["video"][links], coords[stage][links]], axis=1)  # (n, 2, 2)
+        ax.add_collection(LineCollection(segs, colors="0.6", linewidths=0.4, alpha=0.6, zorder=1))
+        ax.scatter(coords["video"][:, 0], coords["video"][:, 1], s=14, c=c, marker="o", edgecolors="none",
+                   zorder=2)
+        ax.scatter(coords[stage][:, 0], coords[stage][:, 1], s=18, facecolors="none", edgecolors=c, marker="^",
+                   linewidths=0.8, zorder=3)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker="s", color=colors[n], label=n) for n in colors]
+    handles += [Line2D([], [], ls="", marker="o", color="0.3", label="video teacher"),
+                Line2D([], [], ls="", marker="^", mfc="none", color="0.3", label="IMU student"),
+                Line2D([], [], color="0.6", lw=0.6, label="same clip")]
+    axes[1].legend(handles=handles, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"One UMAP of teacher and student embeddings ({WORLD}, test split)", fontsize=10)
+    return fig
+
+
+ALIGNMENT_LABELS = {"paired_cosine": "cosine to own\nvideo", "unpaired_cosine": "cosine to other\nvideos",
+                    "retrieval_at_1": "IMU→video\nretrieval@1", "cross_modal_knn": "cross-modal\nkNN accuracy",
+                    "neighbour_overlap": "kNN overlap\nIMU vs video"}
+
+
+@_styled
+def alignment(metrics: dict) -> Figure:
+    """Alignment of IMU and video embeddings before and after distillation (see
+    :func:`comodo.analysis.alignment`)."""
+    names = list(ALIGNMENT_LABELS)
+    fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
+    st = {(n, s): (metrics[s][n], 0.0, np.array([metrics[s][n]])) for n in names for s in ("before", "after")}
+    _grouped_bars(ax, names, ["before", "after"], st, {"before": METHOD_COLORS["none"],
+                                                       "after": METHOD_COLORS["comodo"]},
+                  {"before": "before (untrained)", "after": "after COMODO"}, points=False)
+    ax.set_xticklabels([ALIGNMENT_LABELS[n] for n in names])
+    for i, n in enumerate(names):
+        for j, s in enumerate(("before", "after")):
+            v = metrics[s][n]
+            ax.text(i - 0.2 + 0.4 * j, max(v, 0) + 0.02, f"{v:.2f}", ha="center", fontsize=7)
+    ax.hlines(metrics.get("chance_retrieval", 0), 1.55, 2.45, colors="0.3", linestyles=":", lw=0.8)
+    ax.axhline(0, color="0.3", lw=0.6)
+    ax.set_ylim(min(-0.1, min(metrics[s][n] for s in ("before", "after") for n in names) - 0.05), 1.05)
+    fig.legend(frameon=False, loc="outside lower center", ncol=2)
+    ax.set_title(f"How well the two modalities line up (test split; k = {metrics.get('k')}; dotted: chance "
+                 "retrieval)")
+    return fig
+
+
+# ------------------------------------------------------------------------------------- 7. ablations
+@_styled
+def temperature_grid(df, default: tuple[float, float] = (0.05, 0.1)) -> Figure:
+    """Mean acc@1 over seeds on the (τ_s, τ_t) grid; the paper's setting is outlined."""
+    ss = sorted(set(df["student_temp"]))
+    ts = sorted(set(df["teacher_temp"]))
+    st = _stats(df, ["student_temp", "teacher_temp"])
+    mat = np.full((len(ss), len(ts)), np.nan)
+    text = [["n/a"] * len(ts) for _ in ss]
+    for (a, b), (m, s, v) in st.items():
+        i, j = ss.index(a), ts.index(b)
+        mat[i, j] = m
+        text[i][j] = f"{m:.2f}" + (f"\n±{s:.2f}" if len(v) > 1 else "")
+    fig, ax = plt.subplots(figsize=(1.2 * len(ts) + 2.6, 1.0 * len(ss) + 1.6), layout="constrained")
+    finite = mat[np.isfinite(mat)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    im = _heatmap(ax, mat, [f"{x:g}" for x in ss], [f"{x:g}" for x in ts], text, "", vmin=lo - 0.02,
+                  vmax=hi + 0.02)
+    if default[0] in ss and default[1] in ts:
+        from matplotlib.patches import Rectangle
+
+        ax.add_patch(Rectangle((ts.index(default[1]) - 0.5, ss.index(default[0]) - 0.5), 1, 1, fill=False,
+                               ec="#d6452e", lw=2))
+    ax.set_xlabel("teacher temperature τ_t")
+    ax.set_ylabel("student temperature τ_s")
+    d = df["train_dataset"].iloc[0] if len(df) else ""
+    ax.set_title(f"COMODO acc@1 on {DOMAIN_LABELS.get(d, d)}-like ({WORLD});\nred box: the paper's τ_s = "
+                 f"{default[0]:g}, τ_t = {default[1]:g}", fontsize=9)
+    fig.colorbar(im, ax=ax, label="acc@1")
+    return fig
+
+
+@_styled
+def projection_ablation(df) -> Figure:
+    """COMODO with the reference's random never-trained teacher head vs the raw pooled teacher features."""
+    domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["train_dataset"])]
+    hues = [h for h in ("random_mlp", "none") if h in set(df["projection"])]
+    fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    _grouped_bars(ax, domains, hues, _stats(df, ["train_dataset", "projection"]),
+                  {"random_mlp": HUE_COLORS[1], "none": HUE_COLORS[0]},
+                  {"random_mlp": "random_mlp (reference: random, never trained)", "none": "none (pooled features)"})
+    ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("acc@1")
+    fig.legend(frameon=False, loc="outside lower center", ncol=2)
+    ax.set_title(f"Teacher projection head ({WORLD}; mean ± std over seeds)")
+    return fig
+
+
+@_styled
+def reduction_ablation(df, authors=None, authors_label: str = "authors") -> Figure:
+    """Per-channel student: channel tokens concatenated vs averaged; beside it the authors' MOMENT rows."""
+    domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["train_dataset"])]
+    colors = {"concat": HUE_COLORS[1], "mean": HUE_COLORS[0]}
+    labels = {"concat": "concat (C × d)", "mean": "mean (d)"}
+    panels = 2 if authors is not None and len(authors) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 3.2), squeeze=False, layout="constrained")
+    ax = axes[0, 0]
+    _grouped_bars(ax, domains, ["concat", "mean"], _stats(df, ["train_dataset", "reduction"]), colors, labels)
+    ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("acc@1")
+    fig.legend(*ax.get_legend_handles_labels(), frameon=False, loc="outside lower center", ncol=2)
+    ax.set_title(f"ours: per-channel dilated CNN ({WORLD})")
+    if panels == 2:
+        ax = axes[0, 1]
+        st = {(r.eval_dataset, r.reduction): (float(r.acc1), 0.0, np.array([r.acc1])) for r in authors.itertuples()}
+        _grouped_bars(ax, domains, ["concat", "mean"], st, colors, labels, points=False, hatch="///")
+        ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
+        ax.set_ylim(0, 1)
+        ax.set_title(authors_label)
+    fig.suptitle("Channel reduction of a per-channel student", fontsize=10)
+    return fig

@@ -1,0 +1,416 @@
+"""Cached experiments for the notebooks: a run is trained once, evaluated once, then only read.
+
+A run lives in ``<cache>/runs/<key>/`` (``<cache>`` = :func:`comodo.paths.cache_root`), where ``key``
+hashes the resolved :class:`~comodo.train.config.DistillConfig` together with the keys of the world
+it reads and of the embedded teacher, so a regenerated world or a re-trained teacher gets new runs
+instead of stale ones. The folder is what ``comodo distill --out`` writes (``config.json``,
+``log.jsonl``, ``checkpoints/last.pt``, ``student.pt``) plus:
+
+    key.json                 what the key was computed from
+    results_<dataset>.json   the SVM protocol of the student on <dataset> (cross-dataset if it differs)
+
+Once a run has finished its ``checkpoints/last.pt`` (optimizer state, ~10 MB) is deleted: a
+finished run is read, never resumed.
+
+``run(config)`` reuses a finished run, resumes a half-finished one from its last epoch and otherwise
+trains it; ``result(config, eval_dataset)`` evaluates once. ``sweep(configs)`` does both for a list
+of configurations, two at a time in worker processes on a multi-core CPU (``COMODO_WORKERS`` sets
+how many; 1 runs everything in this process), with a progress bar and one line per finished run.
+Every run trains with one torch thread, so its numbers do not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from comodo.errors import ComodoError, check
+from comodo.io import stable_hash, write_json
+from comodo.paths import cache_root
+from comodo.train.config import DistillConfig
+
+# Columns of the tidy results table (one row per run and evaluation dataset).
+COLUMNS = ("method", "train_dataset", "eval_dataset", "seed", "queue_size", "student_temp", "teacher_temp",
+           "projection", "reduction", "student", "per_channel", "num_epochs", "batch_size", "world_size",
+           "n_classes", "acc1", "acc3", "acc5", "run")
+
+
+# --------------------------------------------------------------------------------------------- keys
+def world_keys(world_size: str, world_seed: int = 0) -> dict[str, str]:
+    """The key of every domain of the embedded world at this size and seed (it changes with the world)."""
+    from comodo.world.domains import DOMAINS
+    from comodo.world.generate import world_key
+
+    return {name: world_key(spec, world_size, world_seed) for name, spec in sorted(DOMAINS.items())}
+
+
+def teacher_key(world_size: str, world_seed: int = 0) -> str:
+    """The folder name of the embedded teacher that :func:`comodo.train.data.load_teacher` trains."""
+    from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, teacher_dir
+
+    kwargs = QUICK if world_size == "quick" else {"size": world_size}
+    return teacher_dir(TeacherPretrainConfig(**kwargs, world_seed=world_seed)).name
+
+
+def canonical(config: DistillConfig) -> DistillConfig:
+    """``config`` resolved, with the settings its method ignores reset to their defaults.
+
+    So the untrained student of seed 0 is one run whatever queue size or temperatures the sweep that
+    asked for it carried.
+    """
+    c = config.resolved()
+    default = DistillConfig()
+    reset: dict = {}
+    if c.method != "comodo":
+        reset.update(queue_size=default.queue_size, queue_init=default.queue_init,
+                     student_temp=default.student_temp, teacher_temp=default.teacher_temp)
+    if c.method != "infonce":
+        reset.update(infonce_temp=default.infonce_temp)
+    if c.method in ("none", "supervised"):  # no teacher
+        reset.update(video_ckpt=default.video_ckpt, projection=default.projection,
+                     projection_seed=default.projection_seed)
+    if c.method == "none":  # no optimisation
+        reset.update(learning_rate=None, batch_size=None, weight_decay=default.weight_decay,
+                     warmup_frac=default.warmup_frac)
+    return dataclasses.replace(c, **reset).resolved()
+
+
+def run_key_inputs(config: DistillConfig) -> dict:
+    """What a run's key hashes: the canonical config, and the world and teacher it depends on."""
+    c = canonical(config)
+    inputs: dict = {"config": c.to_dict()}
+    if c.dataset_path is None:
+        inputs["world"] = world_keys(c.world_size, c.world_seed)
+    if c.video_ckpt == "embedded" and c.method in ("comodo", "infonce", "l2"):
+        inputs["teacher"] = teacher_key(c.world_size, c.world_seed)
+    return inputs
+
+
+def run_dir(config: DistillConfig) -> Path:
+    """The cache folder of ``config``'s run (it may not exist yet)."""
+    return cache_root() / "runs" / stable_hash(run_key_inputs(config))
+
+
+# ------------------------------------------------------------------------------------ one run
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch with one intra-op thread (small models on a shared CPU: faster and reproducible)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def is_done(config: DistillConfig) -> bool:
+    return (run_dir(config) / "student.pt").exists()
+
+
+def run(config: DistillConfig, progress: bool = False) -> Path:
+    """The folder of ``config``'s finished run: reused if there, resumed if half-done, else trained."""
+    from comodo.train.loop import distill
+
+    config = canonical(config)
+    out = run_dir(config)
+    if (out / "student.pt").exists():
+        return out
+    resume = (out / "checkpoints" / "last.pt").exists()
+    if out.exists() and not resume:
+        shutil.rmtree(out)  # a run that died before its first epoch: start clean
+    with one_thread():
+        try:
+            distill(config, out, resume=resume, progress=progress)
+        except ComodoError:
+            if not resume:
+                raise
+            print(f"comodo: cannot resume {out}; training it again from the start", file=sys.stderr)
+            shutil.rmtree(out)
+            distill(config, out, resume=False, progress=progress)
+    write_json(out / "key.json", run_key_inputs(config))
+    # A finished run is never resumed: drop its optimizer checkpoint (~10 MB; student.pt stays).
+    (out / "checkpoints" / "last.pt").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        (out / "checkpoints").rmdir()
+    return out
+
+
+def result(config: DistillConfig, eval_dataset: str | None = None) -> dict:
+    """SVM acc@1/3/5 of ``config``'s student on ``eval_dataset`` (default: its own), computed once.
+
+    Cached as ``results_<eval_dataset>.json`` in the run folder.
+    """
+    out = run(config)
+    name = eval_dataset or config.dataset
+    path = out / f"results_{name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    from comodo.evaluation.run import evaluate_run
+
+    with one_thread():
+        r = evaluate_run(out, dataset=None if name == config.dataset else name)
+    r["eval_dataset"] = name
+    write_json(path, r)
+    return json.loads(path.read_text())  # the same value a cache hit returns (lists, not tuples)
+
+
+def history(config: DistillConfig):
+    """The run's ``log.jsonl`` as a DataFrame: one row per epoch (loss, lr, val_acc, seconds)."""
+    import pandas as pd
+
+    lines = (run(config) / "log.jsonl").read_text().splitlines()
+    return pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+
+
+def teacher_result(dataset: str, world_size: str = "default", world_seed: int = 0, seed: int = 0,
+                   video_ckpt: str = "embedded") -> dict:
+    """The video teacher's own SVM accuracy on ``dataset`` (pooled features), computed once.
+
+    Cached as ``<cache>/results/teacher-<dataset>-<key>.json``.
+    """
+    inputs = {"dataset": dataset, "world": world_keys(world_size, world_seed), "world_size": world_size,
+              "seed": seed, "video_ckpt": video_ckpt}
+    if video_ckpt == "embedded":
+        inputs["teacher"] = teacher_key(world_size, world_seed)
+    path = cache_root() / "results" / f"teacher-{dataset}-{stable_hash(inputs)}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    from comodo.evaluation.run import evaluate_teacher
+
+    with one_thread():
+        r = evaluate_teacher(dataset, video_ckpt=video_ckpt, world_size=world_size, world_seed=world_seed,
+                             seed=seed)
+    r["world_size"] = world_size
+    write_json(path, r)
+    return json.loads(path.read_text())
+
+
+def teacher_dim(config: DistillConfig, projection: str | None = None) -> int:
+    """Dimension of ``config``'s teacher embeddings with ``projection`` (default: the config's)."""
+    from comodo.train.data import load_teacher
+
+    c = config.resolved()
+    teacher = load_teacher(c.video_ckpt, projection or c.projection, c.projection_seed, c.mlp_hidden_dim,
+                           c.mlp_output_dim, c.world_size, c.world_seed)
+    return int(teacher.dim)
+
+
+# ----------------------------------------------------------------------------------- the world
+def n_train(dataset: str, world_size: str = "default", world_seed: int = 0) -> int:
+    """Number of training windows of a world domain (generated if missing)."""
+    from comodo.data import load_split
+    from comodo.train.data import resolve_spec
+
+    return len(load_split(resolve_spec(dataset, world_size=world_size, world_seed=world_seed), "train"))
+
+
+def queue_sizes(dataset: str, candidates: Iterable[int], world_size: str = "default",
+                world_seed: int = 0) -> list[int]:
+    """The candidate queue sizes K that the reference initialisation allows (K < training windows)."""
+    n = n_train(dataset, world_size, world_seed)
+    return sorted(int(k) for k in set(candidates) if 0 < k < n)
+
+
+def cap_queue(dataset: str, queue_size: int, world_size: str = "default", world_seed: int = 0) -> int:
+    """``queue_size``, or the largest power of two below the number of training windows if smaller."""
+    n = n_train(dataset, world_size, world_seed)
+    if queue_size < n:
+        return int(queue_size)
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def prepare(world_size: str = "default", world_seed: int = 0, domains: Sequence[str] | None = None,
+            teacher: bool = True) -> None:
+    """Generate the world's domains and pre-train the embedded teacher if they are missing."""
+    from comodo.train.data import load_teacher, resolve_spec
+    from comodo.world.domains import TARGET_DOMAINS
+
+    for d in domains or TARGET_DOMAINS:
+        resolve_spec(d, world_size=world_size, world_seed=world_seed)
+    if teacher:
+        with one_thread():
+            load_teacher("embedded", "none", world_size=world_size, world_seed=world_seed)
+
+
+# --------------------------------------------------------------------------------------- sweeps
+def grid(base: DistillConfig, **axes: Sequence) -> list[DistillConfig]:
+    """Every combination of the given field values, on top of ``base``.
+
+    ``grid(base, dataset=["ego4d", "mmea"], seed=[0, 1, 2])`` → 6 configs (the last axis varies fastest).
+    """
+    names = list(axes)
+    values = [list(v) for v in axes.values()]
+    return [dataclasses.replace(base, **dict(zip(names, combo))) for combo in itertools.product(*values)]
+
+
+def _job(config: dict, eval_datasets: list[str | None]) -> tuple[list[dict], float]:
+    """Worker: train (or reuse) one run and evaluate it on each dataset."""
+    t0 = time.time()
+    c = DistillConfig.from_dict(config)
+    run(c)
+    return [result(c, e) for e in eval_datasets], time.time() - t0
+
+
+def _init_worker() -> None:
+    import warnings
+
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+
+
+def _describe(c: DistillConfig) -> str:
+    parts = [c.method, c.dataset, f"seed {c.seed}"]
+    if c.method == "comodo":
+        parts.append(f"K {c.queue_size}")
+        parts.append(f"τs {c.student_temp:g} τt {c.teacher_temp:g}")
+    if c.projection != "random_mlp" and c.method in ("comodo", "infonce", "l2"):
+        parts.append(f"projection {c.projection}")
+    if c.student_options.get("per_channel"):
+        parts.append(f"per-channel {c.reduction}")
+    return ", ".join(parts)
+
+
+def workers() -> int:
+    """Worker processes for sweeps: ``$COMODO_WORKERS`` or min(2, CPU count)."""
+    env = os.environ.get("COMODO_WORKERS")
+    if env:
+        check(env.isdigit() and int(env) >= 1, f"COMODO_WORKERS={env!r}: expected a positive integer")
+        return int(env)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] = (None,),
+          desc: str = "runs", progress: bool = True, n_workers: int | None = None) -> list[dict]:
+    """Train and evaluate every config (cached ones are only read); one result per config and dataset.
+
+    Args:
+        configs: the runs.
+        eval_datasets: datasets each run is evaluated on (``None`` = its own).
+        desc: label of the progress bar.
+        progress: show the bar and print one line per run trained.
+        n_workers: worker processes (default :func:`workers`); pending runs are spread over them
+            (runs on the quick world stay in this process: they take less than a worker's start-up).
+
+    Returns:
+        Result dicts (see :func:`comodo.evaluation.run.evaluate_run`) in the order of
+        ``configs × eval_datasets``.
+    """
+    from tqdm import tqdm
+
+    configs = [canonical(c) for c in configs]
+    eval_datasets = list(eval_datasets)
+    unique: dict[Path, DistillConfig] = {}
+    for c in configs:
+        unique.setdefault(run_dir(c), c)
+    cached = {d: c for d, c in unique.items()
+              if (d / "student.pt").exists()
+              and all((d / f"results_{e or c.dataset}.json").exists() for e in eval_datasets)}
+    pending = {d: c for d, c in unique.items() if d not in cached}
+    done: dict[Path, list[dict]] = {d: [result(c, e) for e in eval_datasets] for d, c in cached.items()}
+    n_workers = n_workers or workers()
+    bar = tqdm(total=len(unique), initial=len(cached), desc=desc, disable=not progress, file=sys.stderr)
+
+    def finished(d: Path, c: DistillConfig, res: list[dict], seconds: float) -> None:
+        done[d] = res
+        bar.update(1)
+        if progress:
+            accs = " ".join(f"{r['eval_dataset']} {r['acc1']:.3f}" for r in res)
+            bar.write(f"  {_describe(c)}: acc@1 {accs} ({seconds:.1f} s)", file=sys.stdout)
+
+    if pending:
+        # The world and teacher are built once here, never by two workers at the same time.
+        for ws, seed in sorted({(c.world_size, c.world_seed) for c in pending.values()
+                                if c.dataset_path is None}):
+            prepare(ws, seed, teacher=any(c.method in ("comodo", "infonce", "l2") and c.video_ckpt == "embedded"
+                                          for c in pending.values()))
+        items = list(pending.items())
+        # Worker processes cost seconds to start (torch, transformers): only worth it for real runs.
+        small = all(c.world_size == "quick" for c in pending.values())
+        if n_workers > 1 and len(items) >= 2 * n_workers and not small:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            # The first run of each teacher fills its embedding cache here, so workers only read it.
+            first = {}
+            for d, c in items:
+                first.setdefault((c.dataset, c.world_size, c.world_seed, c.projection, c.projection_seed,
+                                  c.video_ckpt, c.method in ("comodo", "infonce", "l2")), d)
+            warm = [d for k, d in first.items() if k[-1]]
+            for d in warm:
+                res, s = _job(pending[d].to_dict(), eval_datasets)
+                finished(d, pending[d], res, s)
+            rest = [(d, c) for d, c in items if d not in warm]
+            with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
+                                     initializer=_init_worker) as pool:
+                futures = {pool.submit(_job, c.to_dict(), eval_datasets): d for d, c in rest}
+                for f in as_completed(futures):
+                    d = futures[f]
+                    res, s = f.result()
+                    finished(d, pending[d], res, s)
+        else:
+            for d, c in items:
+                res, s = _job(c.to_dict(), eval_datasets)
+                finished(d, c, res, s)
+    bar.close()
+    return [done[run_dir(c)][i] for c in configs for i in range(len(eval_datasets))]
+
+
+# ---------------------------------------------------------------------------------------- tables
+def table(results: Sequence[dict]):
+    """A tidy DataFrame, one row per result, with the settings that tell runs apart (see ``COLUMNS``)."""
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        c = r.get("config") or {}
+        rows.append({
+            "method": r.get("method"), "train_dataset": r.get("train_dataset", r.get("eval_dataset")),
+            "eval_dataset": r.get("eval_dataset"), "seed": r.get("seed"),
+            "queue_size": c.get("queue_size") if r.get("method") == "comodo" else None,
+            "student_temp": c.get("student_temp"), "teacher_temp": c.get("teacher_temp"),
+            "projection": c.get("projection"), "reduction": c.get("reduction"), "student": c.get("student"),
+            "per_channel": bool((c.get("student_options") or {}).get("per_channel", False)),
+            "num_epochs": c.get("num_epochs"), "batch_size": c.get("batch_size"),
+            "world_size": c.get("world_size", r.get("world_size")),
+            "n_classes": r.get("n_classes"), "acc1": r["acc1"], "acc3": r["acc3"], "acc5": r["acc5"],
+            "run": r.get("run"),
+        })
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def summarize(df, by: Sequence[str], metrics: Sequence[str] = ("acc1", "acc3", "acc5")):
+    """Mean, standard deviation (ddof 1; 0 for one seed), min, max and count of ``metrics`` per group."""
+    import pandas as pd
+
+    g = df.groupby(list(by), sort=True, dropna=False)
+    parts = {}
+    for m in metrics:
+        parts[f"{m}_mean"] = g[m].mean()
+        parts[f"{m}_std"] = g[m].std(ddof=1).fillna(0.0)
+        parts[f"{m}_min"] = g[m].min()
+        parts[f"{m}_max"] = g[m].max()
+    parts["n"] = g[metrics[0]].count()
+    return pd.DataFrame(parts).reset_index()
+
+
+def records(df) -> list[dict]:
+    """A DataFrame as JSON-ready records (NaN → None), for the notebooks' number files."""
+    import math
+
+    out = []
+    for row in df.to_dict(orient="records"):
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else
+                        v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+    return out

@@ -1,0 +1,173 @@
+"""Every study notebook, executed by papermill with ``quick=True``, writes sane numbers and its figures.
+
+The notebooks run once per session, in order (later ones reuse the runs of earlier ones), into a
+temporary folder: the committed ``figures/`` are never touched, and the caches start empty
+(``COMODO_DATA`` is a temporary folder, see ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from comodo import experiments
+from comodo.study import ROOT, notebooks
+
+NOTEBOOKS = [p.stem for p in notebooks()]
+FIGURES = {
+    "01_tour": ["01_tour_batch", "01_tour_embeddings", "01_tour_queue", "01_tour_distributions",
+                "01_tour_temperatures"],
+    "02_distill": ["02_distill"],
+    "03_queue_size": ["03_queue_size"],
+    "04_methods": ["04_methods"],
+    "05_cross_dataset": ["05_cross_dataset"],
+    "06_umap": ["06_umap", "06_alignment"],
+    "07_ablations": ["07_temperatures", "07_projection", "07_reduction"],
+}
+Q = experiments.settings(quick=True)
+
+
+def test_the_study_has_seven_notebooks():
+    assert NOTEBOOKS == list(FIGURES)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_source_is_clean(name):
+    """Parameters cell with quick/figures_dir, kernel python3, no outputs, no logic defined inside."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    assert "quick = False" in params[0].source and 'figures_dir = "figures"' in params[0].source
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    for c in code:
+        lines = c.source.splitlines()
+        assert not any(line.lstrip().startswith(("def ", "class ", "lambda", "for ", "while ", "if "))
+                       for line in lines), f"{name}: logic inside a notebook cell:\n{c.source}"
+    assert f'{{figures_dir}}/{name}.json' in code[-1].source  # the last cell writes the numbers
+    assert any(c.cell_type == "markdown" for c in nb.cells)
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """Run all notebooks with quick=True once; returns (figures folder, executed notebooks folder)."""
+    import papermill
+
+    figures = tmp_path_factory.mktemp("figures")
+    out = tmp_path_factory.mktemp("executed")
+    assert os.environ.get("COMODO_DATA"), "conftest.py must point COMODO_DATA at a temporary folder"
+    for name in NOTEBOOKS:
+        papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out / f"{name}.ipynb"),
+                                   parameters={"quick": True, "figures_dir": str(figures)},
+                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    return figures, out
+
+
+def _numbers(executed, name: str) -> dict:
+    figures, _ = executed
+    return json.loads((figures / f"{name}.json").read_text())
+
+
+def _acc(x) -> bool:
+    return isinstance(x, float) and 0.0 <= x <= 1.0
+
+
+def _accs_ok(rows: list[dict], prefix: str = "acc") -> bool:
+    keys = [k for k in rows[0] if k.startswith(prefix) and not k.endswith(("_std", "_n"))]
+    return bool(keys) and all(_acc(float(r[k])) for r in rows for k in keys if r[k] is not None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_figures_written(executed, name):
+    figures, out = executed
+    assert (out / f"{name}.ipynb").exists()
+    for fig in FIGURES[name]:
+        for ext in ("png", "pdf"):
+            path = figures / f"{fig}.{ext}"
+            assert path.exists() and path.stat().st_size > 1000, path
+    assert not list(Path(ROOT / "figures").glob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_tour_numbers(executed):
+    n = _numbers(executed, "01_tour")
+    assert len(n["batch_labels"]) == 8 and n["config"]["world_size"] == "quick"
+    for stage in ("before", "after"):
+        assert n[stage]["loss"] > 0 and -1 <= n[stage]["paired_cosine"] <= 1
+    assert len(n["temperatures"]["tau"]) == len(n["temperatures"]["entropy"]) == 5
+    assert 0 < n["temperatures"]["entropy"][0] < n["temperatures"]["entropy"][-1] <= n["temperatures"]["max_entropy"]
+
+
+@pytest.mark.slow
+def test_distill_numbers(executed):
+    n = _numbers(executed, "02_distill")
+    assert len(n["history"]) == n["config"]["num_epochs"] == Q.num_epochs
+    assert all(_acc(float(r["val_acc"])) for r in n["history"])
+    svm = n["svm"]
+    assert _acc(svm["acc1"]) and svm["acc1"] <= svm["acc3"] <= svm["acc5"] <= 1.0
+    assert all(_acc(v) for v in n["teacher_svm"].values())
+
+
+@pytest.mark.slow
+def test_queue_size_numbers(executed):
+    from comodo import runs
+
+    n = _numbers(executed, "03_queue_size")
+    expected = {(d, k) for d in Q.domains for k in runs.queue_sizes(d, Q.queue_sizes, Q.world_size)}
+    assert {(r["train_dataset"], r["queue_size"]) for r in n["summary"]} == expected
+    assert all(r["n"] == len(Q.seeds) for r in n["summary"])
+    assert len(n["runs"]) == len(expected) * len(Q.seeds) and _accs_ok(n["runs"])
+    assert _accs_ok(n["summary"]) and n["authors"] and n["authors_label"].startswith("authors")
+
+
+@pytest.mark.slow
+def test_methods_numbers(executed):
+    n = _numbers(executed, "04_methods")
+    assert {(r["eval_dataset"], r["method"]) for r in n["summary"]} == {(d, m) for d in Q.domains for m in Q.methods}
+    assert _accs_ok(n["summary"]) and _accs_ok(n["teacher"])
+    assert {r["eval_dataset"] for r in n["teacher"]} == set(Q.domains)
+    assert len(n["authors"]) == 15
+
+
+@pytest.mark.slow
+def test_cross_dataset_numbers(executed):
+    n = _numbers(executed, "05_cross_dataset")
+    assert len(n["table"]) == len(Q.domains) ** 2
+    assert {(r["method"], r["train_dataset"], r["eval_dataset"]) for r in n["summary"]} == {
+        (m, a, b) for m in ("comodo", "supervised", "none") for a in Q.domains for b in Q.domains}
+    assert _accs_ok(n["summary"])
+    for r in n["table"]:
+        assert all(_acc(r[k]) for k in ("comodo", "comodo_in_domain", "supervised", "untrained"))
+        if r["train_dataset"] == r["eval_dataset"]:
+            assert r["gap_to_in_domain"] == 0.0
+
+
+@pytest.mark.slow
+def test_umap_numbers(executed):
+    n = _numbers(executed, "06_umap")
+    assert n["n_points"] > 0 and n["n_classes"] >= 2
+    for stage in ("before", "after"):
+        m = n["alignment"][stage]
+        assert -1 <= m["paired_cosine"] <= 1 and -1 <= m["unpaired_cosine"] <= 1
+        assert all(_acc(m[k]) for k in ("retrieval_at_1", "cross_modal_knn", "neighbour_overlap"))
+
+
+@pytest.mark.slow
+def test_ablation_numbers(executed):
+    n = _numbers(executed, "07_ablations")
+    assert {(r["student_temp"], r["teacher_temp"]) for r in n["temperatures"]} == {
+        (a, b) for a in Q.student_temps for b in Q.teacher_temps}
+    assert {(r["train_dataset"], r["projection"]) for r in n["projection"]} == {
+        (d, p) for d in Q.domains for p in ("random_mlp", "none")}
+    assert {(r["train_dataset"], r["reduction"]) for r in n["reduction"]} == {
+        (d, p) for d in Q.domains for p in ("concat", "mean")}
+    for key in ("temperatures", "projection", "reduction"):
+        assert _accs_ok(n[key])
+    assert len(n["authors_reduction"]) == 6

@@ -1,0 +1,144 @@
+"""comodo.runs: a run is trained once, then reused; results are evaluated once, then read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from comodo import experiments, runs
+from comodo.train.config import DistillConfig
+
+
+def _config(**kw) -> DistillConfig:
+    base = dict(dataset="ego4d", world_size="quick", queue_size=4, batch_size=16, num_epochs=1, seed=0)
+    return DistillConfig(**{**base, **kw})
+
+
+def _forbid(monkeypatch, module: str, name: str) -> None:
+    def boom(*args, **kwargs):
+        raise AssertionError(f"{module}.{name} was called for a cached run")
+
+    monkeypatch.setattr(f"{module}.{name}", boom)
+
+
+def test_run_is_reused_not_retrained(quick_world, monkeypatch):
+    c = _config()
+    out = runs.run(c)
+    assert (out / "student.pt").exists() and (out / "key.json").exists()
+    assert out == runs.run_dir(c) and out.parent == runs.cache_root() / "runs"
+    _forbid(monkeypatch, "comodo.train.loop", "distill")
+    assert runs.run(c) == out
+    assert runs.run(_config(learning_rate=3e-4)) == out  # the same resolved config is the same run
+
+
+def test_result_is_cached(quick_world, monkeypatch):
+    c = _config()
+    r = runs.result(c)
+    assert 0.0 <= r["acc1"] <= r["acc3"] <= r["acc5"] <= 1.0
+    path = runs.run_dir(c) / "results_ego4d.json"
+    assert json.loads(path.read_text())["acc1"] == r["acc1"]
+    _forbid(monkeypatch, "comodo.evaluation.run", "evaluate_run")
+    assert runs.result(c) == r
+
+
+def test_cross_dataset_result_has_its_own_file(quick_world):
+    c = _config()
+    r = runs.result(c, "egoexo4d")
+    assert r["eval_dataset"] == "egoexo4d" and r["train_dataset"] == "ego4d"
+    assert (runs.run_dir(c) / "results_egoexo4d.json").exists()
+
+
+def test_half_finished_run_resumes(quick_world, monkeypatch):
+    import comodo.train.loop as loop
+
+    c = _config(seed=5, num_epochs=2)
+    out = runs.run(c)
+    (out / "student.pt").unlink()
+    calls = []
+    real = loop.distill
+
+    def spy(config, where, resume=False, progress=True):
+        calls.append(resume)
+        return real(config, where, resume=resume, progress=progress)
+
+    monkeypatch.setattr(loop, "distill", spy)
+    assert runs.run(c) == out and (out / "student.pt").exists()
+    assert calls == [True]
+
+
+def test_folder_without_checkpoint_starts_clean(quick_world):
+    c = _config(seed=6)
+    out = runs.run_dir(c)
+    out.mkdir(parents=True)
+    (out / "junk.txt").write_text("left by a crash")
+    runs.run(c)
+    assert (out / "student.pt").exists() and not (out / "junk.txt").exists()
+
+
+def test_canonical_ignores_settings_a_method_does_not_use():
+    a = runs.canonical(_config(method="none", queue_size=8, student_temp=0.2))
+    b = runs.canonical(_config(method="none", queue_size=16))
+    assert a == b
+    assert runs.canonical(_config(queue_size=8)) != runs.canonical(_config(queue_size=16))
+
+
+def test_run_key_includes_world_and_teacher():
+    inputs = runs.run_key_inputs(_config())
+    assert set(inputs) == {"config", "world", "teacher"}
+    assert set(inputs["world"]) >= {"ego4d", "egoexo4d", "mmea", "teacher"}
+    assert "teacher" not in runs.run_key_inputs(_config(method="supervised"))
+
+
+def test_grid_is_the_product():
+    configs = runs.grid(_config(), dataset=["ego4d", "mmea"], seed=[0, 1, 2])
+    assert [(c.dataset, c.seed) for c in configs] == [(d, s) for d in ("ego4d", "mmea") for s in (0, 1, 2)]
+
+
+def test_sweep_then_tables(quick_world, monkeypatch, capsys):
+    configs = runs.grid(_config(), method=["none", "comodo"], seed=[0, 1])
+    results = runs.sweep(configs, n_workers=1)
+    assert [r["method"] for r in results] == ["none", "none", "comodo", "comodo"]
+    assert "acc@1" in capsys.readouterr().out  # one line per run trained
+    _forbid(monkeypatch, "comodo.train.loop", "distill")
+    assert runs.sweep(configs, n_workers=1, progress=False) == results
+    df = runs.table(results)
+    assert list(df.columns) == list(runs.COLUMNS) and len(df) == 4
+    assert df.loc[df["method"] == "none", "queue_size"].isna().all()
+    summary = runs.summarize(df, ["method"])
+    assert list(summary["n"]) == [2, 2] and set(summary["method"]) == {"none", "comodo"}
+    assert ((summary["acc1_min"] <= summary["acc1_mean"]) & (summary["acc1_mean"] <= summary["acc1_max"])).all()
+    recs = runs.records(df)
+    json.dumps(recs)  # JSON-ready
+    assert recs[0]["queue_size"] is None
+
+
+def test_queue_sizes_are_capped_below_the_train_set(quick_world):
+    n = runs.n_train("mmea", "quick")
+    assert runs.queue_sizes("mmea", [4, 8, n, 2 * n], "quick") == [4, 8]
+    assert runs.cap_queue("mmea", 4, "quick") == 4
+    k = runs.cap_queue("mmea", 10 * n, "quick")
+    assert k < n and k & (k - 1) == 0
+
+
+def test_teacher_result_is_cached(quick_world, monkeypatch):
+    r = runs.teacher_result("mmea", "quick")
+    assert 0.0 <= r["acc1"] <= 1.0 and r["kind"] == "teacher"
+    _forbid(monkeypatch, "comodo.evaluation.run", "evaluate_teacher")
+    assert runs.teacher_result("mmea", "quick") == r
+
+
+def test_settings():
+    q = experiments.settings(quick=True)
+    assert q.world_size == "quick" and len(q.seeds) >= 1
+    full = experiments.settings(seeds=[4, 5, 6], domains=None)
+    assert full.seeds == (4, 5, 6) and full.domains == experiments.TARGET_DOMAINS and len(full.seeds) >= 3
+
+
+@pytest.mark.parametrize("bad", ["0", "x"])
+def test_workers_env(monkeypatch, bad):
+    from comodo.errors import ComodoError
+
+    monkeypatch.setenv("COMODO_WORKERS", bad)
+    with pytest.raises(ComodoError):
+        runs.workers()
