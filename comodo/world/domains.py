@@ -8,8 +8,8 @@ Their differences mirror the real datasets (METHOD.md §3):
 - ``egoexo4d`` — skilled and physical activities (8 scenarios), glasses camera (100° FOV), a quieter
   IMU, brighter scenes; same layout.
 - ``mmea`` — UESTC-MMEA-CL: 10 daily activities in ``N_label`` folders, a narrower camera (75°),
-  a noisy IMU written as raw counts (16384 per g, 16.4 per °/s), 25 fps video, short clips of
-  variable length.
+  a noisy 25-Hz IMU written as raw counts (16384 per g, 16.4 per °/s), 25 fps video, clips of
+  5–6 s (variable, but shorter than the dataset's ≈17 s to keep the world small).
 - ``teacher`` — the stand-in for Kinetics: its own taxonomy of 14 coarser classes over all activities
   (merges such as ``housework`` = clean + dishwash), other colours and a random FOV per clip. The
   embedded video teacher is pre-trained here and never sees a target domain's labels.
@@ -93,7 +93,9 @@ DOMAINS: dict[str, DomainSpec] = {
         sensor=SensorModel(accel_noise=0.15, gyro_noise=0.02, accel_bias=0.1, gyro_bias=0.01, mounting_deg=6.0),
         palette=Palette(hue_shift=0.12, brightness=0.92, fog=0.05),
         clips_per_label={"quick": 4, "default": 36},
-        duration_s={"quick": (2.0, 3.0), "default": (3.0, 6.0)},
+        # variable lengths, as in the dataset, but within ±10 %: every clip is resampled to the
+        # student's input length, and 3–6-s clips made gait frequencies differ by 2× (real clips ≈17 s)
+        duration_s={"quick": (4.0, 5.0), "default": (5.0, 6.0)},
         imu_rate=25.0,
     ),
     "teacher": DomainSpec(
