@@ -182,8 +182,9 @@ def tour_embeddings(t: dict, dims: int = 32) -> Figure:
         diag = float(np.mean(np.diag(t[key])))
         ax.set_title(f"cosine: {title}\n(mean diagonal {diag:.2f})")
     fig.colorbar(im, ax=axes[1].tolist(), shrink=0.8, label="cosine")
-    fig.suptitle("Embeddings of the batch (rows = clips). After distillation the IMU student's embedding of a "
-                 "clip points where the video teacher's does: the diagonal lights up.", fontsize=9)
+    fig.suptitle("Embeddings of the batch (rows = clips). Training should make a clip's IMU embedding most similar "
+                 "to its own video's (the diagonal)\nand to the videos the teacher finds similar (compare the bottom "
+                 "row with the teacher's own similarities, bottom left).", fontsize=9)
     return fig
 
 
@@ -380,7 +381,7 @@ def methods(df, teacher=None, authors=None, authors_label: str = "authors") -> F
             if len(row):
                 ax.hlines(float(row["acc1"].iloc[0]), i - 0.45, i + 0.45, colors="black", linestyles="--", lw=1,
                           label="video teacher" if i == 0 else None)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.05)
     ax.set_ylabel("acc@1 (SVM on frozen features)")
     ax.set_title(f"ours: {WORLD}, dilated-CNN student, {int(df['seed'].nunique())} seed(s)")
     fig.legend(*ax.get_legend_handles_labels(), frameon=False, loc="outside lower center", ncol=6)
@@ -419,17 +420,22 @@ def cross_dataset(df, authors=None, authors_label: str = "authors") -> Figure:
     names = [DOMAIN_LABELS.get(d, d) for d in domains]
     panels = [(m, f"ours: {METHOD_LABELS[m]}") for m in ("comodo", "supervised", "none") if m in set(df["method"])]
     extra = int(authors is not None and len(authors) > 0)
-    fig, axes = plt.subplots(1, len(panels) + extra, figsize=(3.4 * (len(panels) + extra), 3.4), squeeze=False, layout="constrained")
-    for ax, (m, title) in zip(axes[0], panels):
-        mat, text = _matrix(df[df["method"] == m], domains, domains)
-        im = _heatmap(ax, mat, names, names, text, title)
+    fig, axes = plt.subplots(1, len(panels) + extra, figsize=(3.4 * (len(panels) + extra), 3.4), squeeze=False,
+                             layout="constrained")
+    mats = [_matrix(df[df["method"] == m], domains, domains) for m, _ in panels]
+    finite = np.concatenate([m[np.isfinite(m)] for m, _ in mats]) if mats else np.zeros(0)
+    lo, hi = (float(finite.min()) - 0.02, float(finite.max()) + 0.02) if finite.size else (0.0, 1.0)
+    for ax, (m, title), (mat, text) in zip(axes[0], panels, mats):
+        im = _heatmap(ax, mat, names, names, text, title, vmin=lo, vmax=hi)
         ax.set_xlabel("evaluated on (SVM)")
     axes[0, 0].set_ylabel("distilled / trained on")
+    fig.colorbar(im, ax=axes[0, :len(panels)].tolist(), shrink=0.8, label=f"acc@1 ({WORLD})")
     if extra:
         mat, text = _matrix(authors, domains, domains, std=False)
-        _heatmap(axes[0, -1], mat, names, names, text, f"{authors_label}: COMODO", cmap="Greys")
+        im = _heatmap(axes[0, -1], mat, names, names, text, authors_label.replace("authors ", "authors: COMODO\n"),
+                      cmap="Greys", vmin=0.0, vmax=1.0)
         axes[0, -1].set_xlabel("evaluated on (SVM)")
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="acc@1")
+        fig.colorbar(im, ax=axes[0, -1], shrink=0.8, label="acc@1 (authors)")
     fig.suptitle(f"Cross-dataset generalisation ({WORLD}): rows = training domain, columns = evaluation "
                  "domain; the diagonal is in-domain", fontsize=9)
     return fig
@@ -438,33 +444,41 @@ def cross_dataset(df, authors=None, authors_label: str = "authors") -> Figure:
 # ------------------------------------------------------------------------------------------ 6. UMAP
 @_styled
 def umap_embeddings(coords: dict, labels: Sequence[str], n_links: int = 60, seed: int = 0) -> Figure:
-    """Teacher (circles) and student (triangles) embeddings in one UMAP, coloured by class, before and
-    after distillation; thin lines link a clip's two embeddings."""
+    """Teacher (circles) and student (triangles) embeddings, coloured by class, before and after
+    distillation; thin lines link a clip's two embeddings. Top row: one UMAP fitted on everything;
+    bottom row: a UMAP of the video embeddings with the IMU embeddings placed into it (see
+    :func:`comodo.analysis.umap_coordinates`)."""
     labels = np.asarray([str(x) for x in labels])
     colors = _label_colors(labels)
     c = np.array([colors[x] for x in labels])
     rng = np.random.default_rng(seed)
     links = np.sort(rng.choice(len(labels), min(n_links, len(labels)), replace=False))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharex=True, sharey=True, layout="constrained")
-    for ax, stage, title in zip(axes, ("before", "after"),
-                                ("before distillation (untrained student)", "after COMODO distillation")):
-        segs = np.stack([coords["video"][links], coords[stage][links]], axis=1)  # (n, 2, 2)
-        ax.add_collection(LineCollection(segs, colors="0.6", linewidths=0.4, alpha=0.6, zorder=1))
-        ax.scatter(coords["video"][:, 0], coords["video"][:, 1], s=14, c=c, marker="o", edgecolors="none",
-                   zorder=2)
-        ax.scatter(coords[stage][:, 0], coords[stage][:, 1], s=18, facecolors="none", edgecolors=c, marker="^",
-                   linewidths=0.8, zorder=3)
-        ax.set_title(title)
-        ax.set_xticks([])
-        ax.set_yticks([])
+    rows = [(k, t) for k, t in (("joint", "one UMAP of video and IMU embeddings"),
+                                ("placed", "UMAP of the video embeddings, IMU placed into it"))
+            if k in coords]
+    fig, axes = plt.subplots(len(rows), 2, figsize=(10, 4.3 * len(rows)), squeeze=False, layout="constrained")
+    for (kind, row_title), row in zip(rows, axes):
+        xy = coords[kind]
+        for ax, stage, title in zip(row, ("before", "after"), ("before distillation (untrained student)",
+                                                              "after COMODO distillation")):
+            segs = np.stack([xy["video"][links], xy[stage][links]], axis=1)  # (n, 2, 2)
+            ax.add_collection(LineCollection(segs, colors="0.6", linewidths=0.4, alpha=0.6, zorder=1))
+            ax.scatter(xy["video"][:, 0], xy["video"][:, 1], s=14, c=c, marker="o", edgecolors="none", zorder=2)
+            ax.scatter(xy[stage][:, 0], xy[stage][:, 1], s=18, facecolors="none", edgecolors=c, marker="^",
+                       linewidths=0.8, zorder=3)
+            ax.set_title(f"{row_title}:\n{title}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[1].sharex(row[0])
+        row[1].sharey(row[0])
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], ls="", marker="s", color=colors[n], label=n) for n in colors]
     handles += [Line2D([], [], ls="", marker="o", color="0.3", label="video teacher"),
                 Line2D([], [], ls="", marker="^", mfc="none", color="0.3", label="IMU student"),
                 Line2D([], [], color="0.6", lw=0.6, label="same clip")]
-    axes[1].legend(handles=handles, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.suptitle(f"One UMAP of teacher and student embeddings ({WORLD}, test split)", fontsize=10)
+    fig.legend(handles=handles, frameon=False, loc="outside right center")
+    fig.suptitle(f"Teacher and student embeddings of the test split ({WORLD})", fontsize=10)
     return fig
 
 

@@ -300,8 +300,9 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
         eval_datasets: datasets each run is evaluated on (``None`` = its own).
         desc: label of the progress bar.
         progress: show the bar and print one line per run trained.
-        n_workers: worker processes (default :func:`workers`); pending runs are spread over them
-            (runs on the quick world stay in this process: they take less than a worker's start-up).
+        n_workers: worker processes; pending runs are spread over them. Default: :func:`workers`,
+            except for runs on the quick world, which stay in this process (each takes less than a
+            worker's start-up).
 
     Returns:
         Result dicts (see :func:`comodo.evaluation.run.evaluate_run`) in the order of
@@ -319,6 +320,7 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
               and all((d / f"results_{e or c.dataset}.json").exists() for e in eval_datasets)}
     pending = {d: c for d, c in unique.items() if d not in cached}
     done: dict[Path, list[dict]] = {d: [result(c, e) for e in eval_datasets] for d, c in cached.items()}
+    auto = n_workers is None
     n_workers = n_workers or workers()
     bar = tqdm(total=len(unique), initial=len(cached), desc=desc, disable=not progress, file=sys.stderr)
 
@@ -336,29 +338,31 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
             prepare(ws, seed, teacher=any(c.method in ("comodo", "infonce", "l2") and c.video_ckpt == "embedded"
                                           for c in pending.values()))
         items = list(pending.items())
-        # Worker processes cost seconds to start (torch, transformers): only worth it for real runs.
-        small = all(c.world_size == "quick" for c in pending.values())
+        # Worker processes cost seconds to start (torch, transformers): by default only worth it for
+        # runs on the default world.
+        small = auto and all(c.world_size == "quick" for c in pending.values())
         if n_workers > 1 and len(items) >= 2 * n_workers and not small:
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            # The first run of each teacher fills its embedding cache here, so workers only read it.
-            first = {}
+            # Two waves: the first run of each teacher setting (it fills that teacher's embedding cache)
+            # together with the runs that need no teacher, then the rest, which only read the cache.
+            first: dict[tuple, Path] = {}
             for d, c in items:
-                first.setdefault((c.dataset, c.world_size, c.world_seed, c.projection, c.projection_seed,
-                                  c.video_ckpt, c.method in ("comodo", "infonce", "l2")), d)
-            warm = [d for k, d in first.items() if k[-1]]
-            for d in warm:
-                res, s = _job(pending[d].to_dict(), eval_datasets)
-                finished(d, pending[d], res, s)
-            rest = [(d, c) for d, c in items if d not in warm]
+                if c.method in ("comodo", "infonce", "l2"):
+                    first.setdefault((c.dataset, c.world_size, c.world_seed, c.video_ckpt, c.projection,
+                                      c.projection_seed, c.mlp_hidden_dim, c.mlp_output_dim, c.num_clips,
+                                      c.seed if c.num_clips else 0), d)
+            wave1 = [d for d, c in items if d in set(first.values()) or c.method not in ("comodo", "infonce", "l2")]
+            waves = [wave1, [d for d, _ in items if d not in set(wave1)]]
             with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
                                      initializer=_init_worker) as pool:
-                futures = {pool.submit(_job, c.to_dict(), eval_datasets): d for d, c in rest}
-                for f in as_completed(futures):
-                    d = futures[f]
-                    res, s = f.result()
-                    finished(d, pending[d], res, s)
+                for wave in waves:
+                    futures = {pool.submit(_job, pending[d].to_dict(), eval_datasets): d for d in wave}
+                    for f in as_completed(futures):
+                        d = futures[f]
+                        res, s = f.result()
+                        finished(d, pending[d], res, s)
         else:
             for d, c in items:
                 res, s = _job(c.to_dict(), eval_datasets)

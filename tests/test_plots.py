@@ -16,6 +16,14 @@ from comodo import analysis, paper, plots  # noqa: E402
 DOMAINS = ["ego4d", "egoexo4d", "mmea"]
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
 def _runs(**axes) -> pd.DataFrame:
     """One row per combination of ``axes`` (and seeds 0, 1), with made-up accuracies."""
     import itertools
@@ -127,11 +135,13 @@ def test_cross_dataset():
 
 def test_umap_and_alignment():
     rng = np.random.default_rng(0)
-    coords = {k: rng.normal(size=(12, 2)) for k in ("video", "before", "after")}
+    coords = {kind: {k: rng.normal(size=(12, 2)) for k in ("video", "before", "after")}
+              for kind in ("joint", "placed")}
     labels = ["a", "b", "c"] * 4
     fig = plots.umap_embeddings(coords, labels, n_links=5)
-    assert len(fig.axes) == 2 and len(fig.axes[0].collections) == 3  # links, video, student
+    assert len(fig.axes) == 4 and all(len(ax.collections) == 3 for ax in fig.axes)  # links, video, student
     assert len(fig.axes[0].collections[0].get_segments()) == 5
+    assert len(plots.umap_embeddings({"joint": coords["joint"]}, labels).axes) == 2
     m = {s: {k: v for k, v in zip(plots.ALIGNMENT_LABELS, [0.1, 0.0, 0.2, 0.3, 0.4])} for s in ("before", "after")}
     fig = plots.alignment({**m, "k": 5, "chance_retrieval": 0.1})
     assert len(fig.axes) == 1 and len(fig.axes[0].patches) == 10

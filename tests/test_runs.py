@@ -53,8 +53,9 @@ def test_half_finished_run_resumes(quick_world, monkeypatch):
     import comodo.train.loop as loop
 
     c = _config(seed=5, num_epochs=2)
-    out = runs.run(c)
-    (out / "student.pt").unlink()
+    out = runs.run_dir(c)
+    loop.distill(runs.canonical(c), out, progress=False, stop_after=1)  # interrupted after epoch 1
+    assert (out / "checkpoints" / "last.pt").exists() and not (out / "student.pt").exists()
     calls = []
     real = loop.distill
 
@@ -65,6 +66,8 @@ def test_half_finished_run_resumes(quick_world, monkeypatch):
     monkeypatch.setattr(loop, "distill", spy)
     assert runs.run(c) == out and (out / "student.pt").exists()
     assert calls == [True]
+    assert len((out / "log.jsonl").read_text().splitlines()) == 2
+    assert not (out / "checkpoints" / "last.pt").exists()  # a finished run keeps student.pt only
 
 
 def test_folder_without_checkpoint_starts_clean(quick_world):
@@ -111,6 +114,19 @@ def test_sweep_then_tables(quick_world, monkeypatch, capsys):
     recs = runs.records(df)
     json.dumps(recs)  # JSON-ready
     assert recs[0]["queue_size"] is None
+
+
+def test_sweep_in_worker_processes(quick_world):
+    """Two worker processes give the results the same runs give when trained in this process."""
+    import shutil
+
+    configs = runs.grid(_config(seed=11), dataset=["ego4d", "egoexo4d"], method=["none", "comodo"])
+    parallel = runs.sweep(configs, eval_datasets=[None, "mmea"], n_workers=2, progress=False)
+    assert [(r["train_dataset"], r["method"], r["eval_dataset"]) for r in parallel] == [
+        (d, m, e) for d in ("ego4d", "egoexo4d") for m in ("none", "comodo") for e in (d, "mmea")]
+    shutil.rmtree(runs.run_dir(configs[-1]))  # egoexo4d comodo: train it again, here
+    serial = runs.sweep(configs, eval_datasets=[None, "mmea"], n_workers=1, progress=False)
+    assert [r["acc1"] for r in serial] == [r["acc1"] for r in parallel]
 
 
 def test_queue_sizes_are_capped_below_the_train_set(quick_world):
