@@ -261,6 +261,20 @@ def _job(config: dict, eval_datasets: list[str | None]) -> tuple[list[dict], flo
     return [result(c, e) for e in eval_datasets], time.time() - t0
 
 
+def _warm_teacher(config: dict) -> None:
+    """Worker: compute the teacher embeddings a run of ``config`` reads (its train and val splits)."""
+    from comodo.cache import teacher_embeddings
+    from comodo.data import load_split
+    from comodo.train.data import keep_clips, load_teacher, spec_of
+
+    c = DistillConfig.from_dict(config).resolved()
+    spec = spec_of(c)
+    teacher = load_teacher(c.video_ckpt, c.projection, c.projection_seed, c.mlp_hidden_dim, c.mlp_output_dim,
+                           c.world_size, c.world_seed)
+    for samples in (keep_clips(load_split(spec, "train"), c.num_clips, c.seed), load_split(spec, "val")):
+        teacher_embeddings(teacher, samples, progress=False)
+
+
 def _init_worker() -> None:
     import warnings
 
@@ -345,24 +359,23 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            # Two waves: the first run of each teacher setting (it fills that teacher's embedding cache)
-            # together with the runs that need no teacher, then the rest, which only read the cache.
-            first: dict[tuple, Path] = {}
-            for d, c in items:
+            # Wave 1 fills the teacher-embedding cache of every teacher setting (in parallel across
+            # settings), so the runs of wave 2 only read it.
+            teachers: dict[tuple, DistillConfig] = {}
+            for c in pending.values():
                 if c.method in ("comodo", "infonce", "l2"):
-                    first.setdefault((c.dataset, c.world_size, c.world_seed, c.video_ckpt, c.projection,
-                                      c.projection_seed, c.mlp_hidden_dim, c.mlp_output_dim, c.num_clips,
-                                      c.seed if c.num_clips else 0), d)
-            wave1 = [d for d, c in items if d in set(first.values()) or c.method not in ("comodo", "infonce", "l2")]
-            waves = [wave1, [d for d, _ in items if d not in set(wave1)]]
+                    teachers.setdefault((c.dataset, c.dataset_path, c.world_size, c.world_seed, c.video_ckpt,
+                                         c.projection, c.projection_seed, c.mlp_hidden_dim, c.mlp_output_dim,
+                                         c.num_clips, c.seed if c.num_clips else 0), c)
             with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
                                      initializer=_init_worker) as pool:
-                for wave in waves:
-                    futures = {pool.submit(_job, pending[d].to_dict(), eval_datasets): d for d in wave}
-                    for f in as_completed(futures):
-                        d = futures[f]
-                        res, s = f.result()
-                        finished(d, pending[d], res, s)
+                for f in as_completed([pool.submit(_warm_teacher, c.to_dict()) for c in teachers.values()]):
+                    f.result()
+                futures = {pool.submit(_job, c.to_dict(), eval_datasets): d for d, c in items}
+                for f in as_completed(futures):
+                    d = futures[f]
+                    res, s = f.result()
+                    finished(d, pending[d], res, s)
         else:
             for d, c in items:
                 res, s = _job(c.to_dict(), eval_datasets)
