@@ -207,7 +207,7 @@ def tour_queue(timeline: np.ndarray, batch_size: int) -> Figure:
                 ax.text(k, s, str(timeline[s, k]), ha="center", va="center", fontsize=6, color="white")
     ax.set_xticks(range(size), [str(i) for i in range(size)], fontsize=6)
     ax.set_yticks(range(steps), [f"after step {s}" for s in range(steps)])
-    ax.set_xlabel("queue rows, oldest → newest\n(number = the training step whose teacher embeddings the row holds)")
+    ax.set_xlabel("queue rows, oldest → newest\n(number: the step whose teacher embeddings the row holds)")
     ax.set_title(f"Queue of K = {size} teacher embeddings, batches of B = {batch_size}:\nit fills, then the "
                  f"oldest rows are evicted first ({n_colors} steps)")
     ax.spines[:].set_visible(False)
@@ -251,17 +251,19 @@ def tour_distributions(t: dict, anchor: int = 0) -> Figure:
 
 
 @_styled
-def tour_temperatures(e: dict) -> Figure:
-    """What the temperature does: one clip's distribution over the keys at several τ, and its entropy."""
+def tour_temperatures(e: dict, top: int = 40) -> Figure:
+    """What the temperature does: one clip's distribution over the keys at several τ (the ``top`` most
+    similar keys), and its entropy over all keys."""
     temps = e["temperatures"]
     fig, axes = plt.subplots(1, len(temps) + 1, figsize=(2.2 * (len(temps) + 1), 2.6),
                              gridspec_kw={"width_ratios": [1] * len(temps) + [1.2]}, layout="constrained")
-    x = np.arange(e["probs"].shape[1])
-    colors = np.where(e["own"], "#d6452e", np.where(e["same_label"], "#2f6fb0", "0.7"))
+    n = min(top, e["probs"].shape[1])
+    x = np.arange(n)
+    colors = np.where(e["own"], "#d6452e", np.where(e["same_label"], "#2f6fb0", "0.7"))[:n]
     for ax, tau, p in zip(axes, temps, e["probs"]):
-        ax.bar(x, p, 1.0, color=colors, edgecolor="none")
+        ax.bar(x, p[:n], 1.0, color=colors, edgecolor="none")
         ax.set_title(f"τ = {tau:g}")
-        ax.set_xlabel("keys, most similar first")
+        ax.set_xlabel(f"the {n} most similar of {e['probs'].shape[1]} keys", fontsize=7)
         ax.set_ylim(0, max(1e-3, float(e["probs"].max())) * 1.05)
     axes[0].set_ylabel("probability")
     ax = axes[-1]

@@ -83,6 +83,7 @@ def test_tour_figures():
     assert np.all(np.diff(e["entropy"]) > 0)  # a larger τ flattens the distribution
     fig = plots.tour_temperatures(e)
     assert len(fig.axes) == 4 and len(fig.axes[0].patches) == 10
+    assert len(plots.tour_temperatures(e, top=4).axes[0].patches) == 4
 
 
 def test_queue_timeline_fills_then_evicts_oldest():
