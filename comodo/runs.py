@@ -386,7 +386,10 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
 
 # ---------------------------------------------------------------------------------------- tables
 def table(results: Sequence[dict]):
-    """A tidy DataFrame, one row per result, with the settings that tell runs apart (see ``COLUMNS``)."""
+    """A tidy DataFrame, one row per result, with the settings that tell runs apart (see ``COLUMNS``).
+
+    ``run`` is the run's key: its folder is ``<cache>/runs/<key>`` (:func:`run_dir`).
+    """
     import pandas as pd
 
     rows = []
@@ -402,7 +405,7 @@ def table(results: Sequence[dict]):
             "num_epochs": c.get("num_epochs"), "batch_size": c.get("batch_size"),
             "world_size": c.get("world_size", r.get("world_size")),
             "n_classes": r.get("n_classes"), "acc1": r["acc1"], "acc3": r["acc3"], "acc5": r["acc5"],
-            "run": r.get("run"),
+            "run": Path(r["run"]).name if r.get("run") else None,
         })
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
