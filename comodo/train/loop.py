@@ -109,6 +109,11 @@ def _prepare(config: DistillConfig, d: _Dist, progress: bool):
                 teacher_info.pop("processor", None)
                 del teacher
             d.barrier()
+        dim = int(z_train.shape[1])
+        check(dim == config.mlp_output_dim,
+              f"the teacher's embeddings have {dim} dimensions (--video-ckpt {config.video_ckpt}, projection "
+              f"{config.projection!r}) but the student's projector outputs --mlp-output-dim "
+              f"{config.mlp_output_dim}; pass --mlp-output-dim {dim}")
     return spec, train, classes, x_train, y_train, x_val, y_val, z_train, z_val, student, teacher_info
 
 

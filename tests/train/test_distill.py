@@ -87,6 +87,16 @@ def test_bad_settings_are_clear_errors(teacher_ready, tmp_path, change, message)
     assert not (tmp_path / "run" / "student.pt").exists()
 
 
+def test_unprojected_teacher_needs_a_matching_projector(teacher_ready, tmp_path):
+    """projection 'none' hands the teacher's raw pooled features (64-d in the quick teacher) to the loss."""
+    cfg = dict(QUICK, projection="none", num_epochs=1)
+    with pytest.raises(ComodoError, match="have 64 dimensions.*pass --mlp-output-dim 64"):
+        distill(DistillConfig(**cfg), tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad" / "student.pt").exists()
+    run = distill(DistillConfig(**cfg, mlp_output_dim=64), tmp_path / "ok", progress=False)
+    assert _weights(run)["projector.3.weight"].shape[0] == 64
+
+
 def test_resume_with_other_settings_is_refused(teacher_ready, tmp_path):
     distill(DistillConfig(**QUICK), tmp_path / "run", progress=False, stop_after=1)
     with pytest.raises(ComodoError, match="settings differ"):
