@@ -15,6 +15,8 @@ architecture matters for these numbers) and reports
 
 :func:`table` turns results into rows with the teacher/student ratios (teacher FLOPs ÷ model FLOPs, teacher
 latency ÷ model latency, for every teacher among the results); :func:`markdown` prints them.
+:func:`study_table` measures the study's table (notebook 8) under a :class:`StudyPlan` small enough to run
+in about a minute on one core (``benchmarks/bench_efficiency.py`` takes more runs per cell).
 
 Models (``MODELS``; every builder takes ``config_overrides`` so tests can shrink them):
 
@@ -69,7 +71,7 @@ import os
 import re
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import torch
@@ -575,3 +577,97 @@ def markdown(rows: list[Mapping[str, Any]], batch_sizes: Iterable[int] = (1, 32)
         lines.append("")
         lines += [f"[{i + 1}] {text}" for i, text in enumerate(notes)]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- the study's table
+ORDER = ("timesformer", "videomae", "mantis", "moment", "dilated_cnn", "imu_student")
+TABLE_BATCHES = (1, 32)
+# EgoDistill (Tan et al., NeurIPS 2023) reports its IMU+frame student at ~200x fewer GFLOPs than its video
+# model: the reference line of the efficiency figure (their figure, not measured here).
+EGODISTILL_GFLOPS_RATIO = 200.0
+# quick=True: the video teachers shrunk to CI size (2-4 frames of 32², one or two layers of width 32).
+QUICK_TEACHER_CONFIGS: dict[str, dict[str, Any]] = {
+    "timesformer": {"image_size": 32, "patch_size": 16, "num_frames": 2, "hidden_size": 32,
+                    "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64},
+    "videomae": {"image_size": 32, "patch_size": 16, "num_frames": 4, "tubelet_size": 2, "hidden_size": 32,
+                 "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},
+}
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """What :func:`study_table` measures: models, the batch sizes timed per role, the time budget per model
+    and batch size (see the adaptive protocol in the module docstring), threads, and config overrides."""
+
+    quick: bool = False
+    models: tuple[str, ...] = ORDER
+    teacher_batch_sizes: tuple[int, ...] = (1,)
+    student_batch_sizes: tuple[int, ...] = TABLE_BATCHES
+    time_budget_s: float = 1.0
+    student_warmup: int | None = 1  # warm-up runs at every student batch size (None: the adaptive default)
+    threads: int = 1
+    config_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def batch_sizes(self, model_name: str) -> tuple[int, ...]:
+        return self.teacher_batch_sizes if MODELS[model_name].role == TEACHER else self.student_batch_sizes
+
+    def warmup(self, model_name: str) -> int | None:
+        return None if MODELS[model_name].role == TEACHER else self.student_warmup
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def study_plan(quick: bool = False) -> StudyPlan:
+    """The study's plan (about 45 s of measuring on one core; quick about 7 s).
+
+    Full: every model at its real size; teachers timed at batch 1 (one warm-up run, one timed run: ~4 s
+    each on one core), students at batch 1 and 32 (one warm-up run at each: a first batch-32 run pays for
+    allocating its buffers, up to 1.6× the next ones for Mantis-8M); 1 s of timed runs per cell (at least
+    3, or 1 when a run is longer); one thread. Quick: the teachers shrunk (:data:`QUICK_TEACHER_CONFIGS`,
+    labelled "[custom config]"), the students at real size, batch 1 only, 0.2 s per cell.
+    """
+    if quick:
+        return StudyPlan(quick=True, student_batch_sizes=(1,), time_budget_s=0.2,
+                         config_overrides=copy.deepcopy(QUICK_TEACHER_CONFIGS))
+    return StudyPlan()
+
+
+def _skipped_reason(result: Mapping[str, Any], batch: int, plan: StudyPlan) -> str:
+    """Why ``batch`` was not timed, with what it would have cost (extrapolated from the smallest batch)."""
+    if plan.quick:
+        return "not timed (quick=True)"
+    timed = result["latency_ms_per_clip"]
+    if not timed:
+        return "not timed (no batch size planned)"
+    per_clip_s = timed[min(timed, key=int)] / 1000
+    option = "--teacher-batch-sizes" if result["role"] == TEACHER else "--student-batch-sizes"
+    return (f"not timed: one batch-{batch} forward ≈ {batch} × {per_clip_s:.1f} s ≈ {batch * per_clip_s / 60:.1f} "
+            f"min on {result['threads']} thread(s), past this table's budget (`python benchmarks/bench_efficiency.py "
+            f"{option} 1,{batch}` times it)")
+
+
+def study_table(quick: bool = False, plan: StudyPlan | None = None, progress: bool = False) -> dict[str, Any]:
+    """Measure every model of ``plan`` (default :func:`study_plan`) with :func:`measure`.
+
+    Returns ``plan`` (dict), ``results`` (one :func:`measure` result per model), ``rows`` (:func:`table` at
+    batch 1 and 32), ``markdown`` (:func:`markdown` of the rows), ``threads``, ``torch`` (version),
+    ``cpu_count`` and ``seconds`` (wall time of the whole table). ``progress`` prints one line per model.
+    """
+    plan = plan or study_plan(quick)
+    started = time.perf_counter()
+    results = []
+    for name in plan.models:
+        batches = plan.batch_sizes(name)
+        r = measure(name, batch_sizes=batches, threads=plan.threads, time_budget_s=plan.time_budget_s,
+                    warmup=plan.warmup(name), config_overrides=plan.config_overrides.get(name))
+        r["not_measured"].update({str(b): _skipped_reason(r, b, plan) for b in TABLE_BATCHES if b not in batches})
+        results.append(r)
+        if progress:
+            ms = ", ".join(f"batch {b}: {fmt_number(v)}" for b, v in r["latency_ms_per_clip"].items())
+            print(f"{r['label']}: {fmt_number(r['params_m'])} M params, {fmt_number(r['gflops_per_clip'])} "
+                  f"GFLOPs/clip, ms/clip {ms} ({r['seconds']['total']:.0f} s)", flush=True)
+    rows = table(results, TABLE_BATCHES)
+    return {"plan": plan.to_dict(), "results": results, "rows": rows, "markdown": markdown(rows, TABLE_BATCHES),
+            "threads": plan.threads, "torch": torch.__version__, "cpu_count": os.cpu_count(),
+            "seconds": time.perf_counter() - started}

@@ -1,9 +1,10 @@
 """One plotting function per figure of the study; each takes results and returns a matplotlib Figure.
 
 Nothing here trains, evaluates or computes embeddings: the inputs are tidy tables from
-:mod:`comodo.experiments` / :mod:`comodo.runs`, the authors' rows from :mod:`comodo.paper`, and the
-arrays of :mod:`comodo.analysis`. :func:`save` writes ``<dir>/<name>.png`` and ``.pdf`` with fixed
-dpi and without timestamps or version strings, so the same figure gives the same bytes.
+:mod:`comodo.experiments` / :mod:`comodo.runs`, the authors' rows from :mod:`comodo.paper`, the
+arrays of :mod:`comodo.analysis` and the rows of :func:`comodo.efficiency.table`. :func:`save` writes
+``<dir>/<name>.png`` and ``.pdf`` with fixed dpi and without timestamps or version strings, so the
+same figure gives the same bytes.
 
 Numbers of the embedded world are labelled as such; the authors' numbers (real datasets, Mantis-8M /
 MOMENT students) are drawn in grey and labelled as theirs: compare trends, not absolute values.
@@ -586,3 +587,86 @@ def reduction_ablation(df, authors=None, authors_label: str = "authors") -> Figu
         ax.set_title(authors_label)
     fig.suptitle("Channel reduction of a per-channel student", fontsize=10)
     return fig
+
+
+# ------------------------------------------------------------------------------------- 8. efficiency
+ROLE_COLORS = {"teacher": "0.35", "student": METHOD_COLORS["comodo"]}
+BATCH_COLORS = (HUE_COLORS[0], HUE_COLORS[4])
+
+
+@_styled
+def efficiency(rows: Sequence[dict], teacher: str | None = None, reference_ratio: float | None = 200.0,
+               reference_label: str = "EgoDistill (reported)") -> Figure:
+    """Teachers vs students per clip, from :func:`comodo.efficiency.table` rows, one bar per model on log
+    axes: parameters (M), GFLOPs per clip, CPU wall-clock ms per clip at batch 1 and 32. Students are
+    annotated with ``teacher``'s number ÷ theirs (default: the first teacher of the rows); the dashed line
+    is the teacher's GFLOPs ÷ ``reference_ratio``, where ``reference_label``'s student sits. Cells that were
+    not timed say so."""
+    teachers = [r for r in rows if r.get("role") == "teacher"]
+    if teacher is not None and teacher not in [r["model"] for r in teachers]:
+        raise ValueError(f"teacher {teacher!r} is not among the rows' teachers {[r['model'] for r in teachers]}")
+    ref = next((r for r in teachers if teacher in (None, r["model"])), None)
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 0.55 * len(rows) + 1.6), sharey=True, layout="constrained",
+                             gridspec_kw={"width_ratios": [0.8, 1.05, 1.25]})
+    y = np.arange(len(rows))
+    colors = [ROLE_COLORS.get(r.get("role"), "0.6") for r in rows]
+
+    def ratio(r: dict, key: str, batch: int | None = None, word: str = "fewer") -> str:
+        """'  (N× fewer)': the reference teacher's number ÷ the student's (table key ``{key}_vs_{teacher}``)."""
+        if ref is None or r.get("role") == "teacher":
+            return ""
+        value = r.get(f"{key}_vs_{ref['model']}" + ("" if batch is None else f"_b{batch}"))
+        return "" if value is None else f"  ({_fmt(value)}× {word})"
+
+    line = ref["gflops_per_clip"] / reference_ratio if ref is not None and reference_ratio else None
+    for ax, key, ratio_key, xlabel in ((axes[0], "params_m", "params_ratio", "parameters (M)"),
+                                       (axes[1], "gflops_per_clip", "gflops_ratio",
+                                        "GFLOPs per clip (multiply-add = 2)")):
+        values = [r[key] for r in rows]
+        ax.barh(y, values, 0.7, color=colors)
+        for i, r in enumerate(rows):
+            ax.text(values[i] * 1.2, i, _fmt(values[i]) + ratio(r, ratio_key), va="center", fontsize=7,
+                    bbox={"fc": "white", "ec": "none", "pad": 0.5})
+        ax.set_xscale("log")
+        ax.set_xlim(min(values + ([line] if key == "gflops_per_clip" and line else [])) / 3, max(values) * 100)
+        ax.set_xlabel(xlabel)
+    if line is not None:
+        axes[1].axvline(line, ls="--", lw=1, color=HUE_COLORS[0], zorder=0,
+                        label=f"{reference_label}:\n{ref['label']} ÷ {reference_ratio:g}")
+        axes[1].legend(frameon=False, loc="lower right", fontsize=7)
+    ax = axes[2]
+    h = 0.38
+    measured = []
+    for j, b in enumerate((1, 32)):
+        for i, r in enumerate(rows):
+            yb = i - h / 2 + h * j
+            ms = r.get(f"ms_per_clip_b{b}")
+            if ms is None:
+                ax.text(0.01, yb, f"batch {b}: not measured", va="center", fontsize=6.5, color="0.4",
+                        transform=ax.get_yaxis_transform())
+                continue
+            measured.append(ms)
+            labelled = f"batch {b}" in ax.get_legend_handles_labels()[1]
+            ax.barh(yb, ms, h * 0.9, color=BATCH_COLORS[j], label=None if labelled else f"batch {b}")
+            ax.text(ms * 1.2, yb, _fmt(ms) + ratio(r, "latency_ratio", b, "faster"), va="center", fontsize=6.5)
+    ax.set_xscale("log")
+    if measured:
+        ax.set_xlim(min(measured) / 3, max(measured) * 100)
+    threads = sorted({r.get("threads") for r in rows} - {None})
+    ax.set_xlabel(f"CPU wall-clock ms per clip ({', '.join(map(str, threads)) or '?'} thread(s), median)")
+    ax.legend(frameon=False, loc="lower right")
+    axes[0].set_yticks(y, [r["label"] for r in rows])
+    axes[0].invert_yaxis()
+    for ax, title in zip(axes, ("Parameters", "Compute per clip", "CPU latency per clip")):
+        ax.set_title(title)
+        for tick, color in zip(ax.get_yticklabels(), colors):
+            tick.set_color(color)
+    fig.suptitle("Video teachers (grey) vs IMU students (red): real architectures, random weights"
+                 + (f"; ratios: {ref['label']} ÷ model" if ref is not None else ""), fontsize=10)
+    return fig
+
+
+def _fmt(x: float) -> str:
+    from comodo.efficiency import fmt_number
+
+    return fmt_number(x)

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from comodo.efficiency import (MAX_REPEATS, MODELS, STUDENT, TEACHER, ModelSpec, count_flops, markdown, measure,
-                               table)
+from comodo.efficiency import (MAX_REPEATS, MODELS, ORDER, QUICK_TEACHER_CONFIGS, STUDENT, TEACHER, ModelSpec,
+                               StudyPlan, count_flops, markdown, measure, study_plan, study_table, table)
 from comodo.errors import ComodoError
 
 TINY_VIDEOMAE = {"image_size": 32, "patch_size": 16, "num_frames": 4, "tubelet_size": 2, "hidden_size": 32,
@@ -180,3 +180,45 @@ def test_table_marks_missing_batches_and_lower_bounds():
     assert row["not_measured_b32"] == "not requested" and row["flops_lower_bound"]
     text = markdown([row], (1, 32))
     assert "≥ 2.00" in text and "not requested" in text
+
+
+def test_study_plans():
+    full, quick = study_plan(), study_plan(quick=True)
+    assert full.models == quick.models == ORDER and not full.quick and quick.quick
+    assert full.config_overrides == {} and full.student_batch_sizes == (1, 32) and full.teacher_batch_sizes == (1,)
+    assert quick.config_overrides == QUICK_TEACHER_CONFIGS and quick.student_batch_sizes == (1,)
+    assert full.batch_sizes("videomae") == (1,) and full.batch_sizes("moment") == (1, 32)
+    assert full.warmup("timesformer") is None and full.warmup("mantis") == 1  # teachers: adaptive
+    assert quick.to_dict()["config_overrides"]["videomae"]["hidden_size"] == 32
+
+
+@pytest.fixture
+def teacher_and_student(monkeypatch):
+    """``test_teacher``: Linear(64, 256); ``test_student``: Linear(64, 2), both on (B, 64)."""
+    for name, role, out in (("test_teacher", TEACHER, 256), ("test_student", STUDENT, 2)):
+        build = lambda overrides, out=out: (nn.Linear(64, out), lambda b: torch.randn(b, 64))  # noqa: E731
+        monkeypatch.setitem(MODELS, name, ModelSpec(role, name.upper(), f"nn.Linear(64, {out})", "x", build))
+    return StudyPlan(models=("test_teacher", "test_student"), time_budget_s=0.0)  # adaptive: no warm-up at 32
+
+
+def test_study_table_times_the_plan_and_says_why_not(teacher_and_student):
+    e = study_table(plan=teacher_and_student)
+    teacher, student = e["results"]
+    assert set(teacher["latency"]) == {"1"} and set(student["latency"]) == {"1", "32"}
+    assert teacher["latency"]["1"]["warmup_runs"] == 1  # the adaptive default at the first batch
+    assert [student["latency"][b]["warmup_runs"] for b in ("1", "32")] == [1, 1]  # the plan's student warm-up
+    assert all(r["threads"] == 1 for r in e["results"]) and e["threads"] == 1
+    reason = teacher["not_measured"]["32"]
+    assert reason.startswith("not timed: one batch-32 forward ≈ 32 × ") and "--teacher-batch-sizes 1,32" in reason
+    rows = {r["model"]: r for r in e["rows"]}
+    assert rows["test_student"]["gflops_ratio_vs_test_teacher"] == pytest.approx(256 / 2)
+    assert rows["test_student"]["ms_per_clip_b32"] > 0 and rows["test_teacher"]["ms_per_clip_b32"] is None
+    assert e["markdown"] == markdown(e["rows"], (1, 32)) and "TEST_TEACHER, batch 32: not timed" in e["markdown"]
+    assert e["plan"]["models"] == ("test_teacher", "test_student") and e["seconds"] > 0
+
+
+def test_quick_study_table_says_quick(teacher_and_student):
+    from dataclasses import replace
+
+    e = study_table(plan=replace(teacher_and_student, quick=True, student_batch_sizes=(1,)))
+    assert [r["not_measured"] for r in e["results"]] == [{"32": "not timed (quick=True)"}] * 2

@@ -27,11 +27,12 @@ FIGURES = {
     "05_cross_dataset": ["05_cross_dataset"],
     "06_umap": ["06_umap", "06_alignment"],
     "07_ablations": ["07_temperatures", "07_projection", "07_reduction"],
+    "08_efficiency": ["08_efficiency"],
 }
 Q = experiments.settings(quick=True)
 
 
-def test_the_study_has_seven_notebooks():
+def test_the_study_has_eight_notebooks():
     assert NOTEBOOKS == list(FIGURES)
 
 
@@ -171,3 +172,28 @@ def test_ablation_numbers(executed):
     for key in ("temperatures", "projection", "reduction"):
         assert _accs_ok(n[key])
     assert len(n["authors_reduction"]) == 6
+
+
+@pytest.mark.slow
+def test_efficiency_numbers(executed):
+    """quick: shrunk teachers, students at real size (exact counts) timed at batch 1, batch 32 said not timed."""
+    from comodo.efficiency import EGODISTILL_GFLOPS_RATIO, ORDER, QUICK_TEACHER_CONFIGS
+
+    n = _numbers(executed, "08_efficiency")
+    assert n["plan"]["quick"] and n["egodistill_gflops_ratio"] == EGODISTILL_GFLOPS_RATIO == 200.0
+    rows = {r["model"]: r for r in n["rows"]}
+    assert [r["model"] for r in n["rows"]] == list(ORDER)
+    real = {"mantis": (8103936, 3384957696), "moment": (18887872, 14800650240), "dilated_cnn": (44160, 6930432),
+            "imu_student": (836864, 8503296)}
+    for r in n["results"]:
+        if r["model"] in QUICK_TEACHER_CONFIGS:
+            assert r["label"].endswith("[custom config]") and r["config_overrides"] == QUICK_TEACHER_CONFIGS[r["model"]]
+        else:
+            assert (r["params"], r["flops_per_clip"]) == real[r["model"]] and r["threads"] == 1
+            assert r["latency"]["1"]["warmup_runs"] == 1 and r["latency"]["1"]["runs"] >= 3
+        assert r["uncounted_compute_ops"] == [] and r["latency_ms_per_clip"]["1"] > 0
+    for row in rows.values():
+        assert row["ms_per_clip_b32"] is None and row["not_measured_b32"] == "not timed (quick=True)"
+        assert row["gflops_ratio_vs_timesformer"] == pytest.approx(
+            rows["timesformer"]["gflops_per_clip"] / row["gflops_per_clip"])
+    assert "not measured [1]" in n["markdown"] and "| Mantis-8M | student | 8.10 | 3.38 |" in n["markdown"]

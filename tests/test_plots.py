@@ -183,3 +183,31 @@ def test_save_is_byte_deterministic(tmp_path):
     pdf = a[1].read_bytes()
     assert b"CreationDate" not in pdf and b"matplotlib" not in pdf.lower()
     assert b"Software" not in a[0].read_bytes()[:2000]
+
+
+def test_efficiency():
+    from comodo.efficiency import table
+
+    def result(model, role, params, gflops, ms):
+        return {"model": model, "label": model.upper(), "role": role, "params": params, "gflops_per_clip": gflops,
+                "threads": 1, "latency_ms_per_clip": {str(b): v for b, v in ms.items()},
+                "not_measured": {} if 32 in ms else {"32": "too slow"}}
+
+    rows = table([result("big", "teacher", 100e6, 400.0, {1: 1000.0}),
+                  result("other", "teacher", 50e6, 100.0, {1: 500.0}),
+                  result("small", "student", 1e6, 2.0, {1: 10.0, 32: 1.0})], (1, 32))
+    fig = plots.efficiency(rows)
+    params, flops, latency = fig.axes[:3]
+    assert [p.get_width() for p in params.patches] == pytest.approx([100.0, 50.0, 1.0])
+    assert [p.get_width() for p in flops.patches] == pytest.approx([400.0, 100.0, 2.0])
+    assert sorted(p.get_width() for p in latency.patches) == pytest.approx([1.0, 10.0, 500.0, 1000.0])
+    (line,) = flops.get_lines()  # EgoDistill's reported ratio against the first teacher: 400 / 200
+    assert line.get_xdata()[0] == pytest.approx(2.0) and "EgoDistill" in line.get_label()
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "2.00  (200× fewer)" in texts and "10.0  (100× faster)" in texts  # ratios vs BIG
+    assert texts.count("batch 32: not measured") == 2
+    texts = [t.get_text() for ax in plots.efficiency(rows, "other", None).axes for t in ax.texts]
+    assert "2.00  (50.0× fewer)" in texts and "10.0  (50.0× faster)" in texts  # ratios vs OTHER
+    assert not plots.efficiency(rows, "other", None).axes[1].get_lines()  # no reference line
+    with pytest.raises(ValueError, match="teacher"):
+        plots.efficiency(rows, "small")
