@@ -30,10 +30,10 @@ test: install
 bench: install
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-# Removes executed notebooks only. Cached worlds, teachers, embeddings and runs live in
-# data/ and are never deleted silently: `make distclean` says what it removes.
+# Removes executed notebooks and the quick study's output (build/) only. Cached worlds, teachers,
+# embeddings and runs live in data/ and are never deleted silently: `make distclean` says what it removes.
 clean:
-	rm -rf build/notebooks
+	rm -rf build/notebooks build/quick
 
 distclean: clean
 	@echo "removing cached worlds, teachers, embeddings and runs under data/cache"
