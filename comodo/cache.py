@@ -2,8 +2,9 @@
 
 The key covers everything that changes the embeddings — the teacher (checkpoint, revision, a
 fingerprint of its weights and processor files, projection head and its seed, sizes, frame count),
-the frame sampling rule, and a hash of the split's contents (every sample's uid, window, times and
-label). The file is ``safetensors`` (no pickle), written atomically, with the key in its metadata;
+the frame sampling rule, a hash of the split's contents (every sample's uid, window, times and
+label) and where it is computed (device type; on CPU the number of torch threads, which changes the
+order of floating-point sums and so the last bits of every embedding). The file is ``safetensors`` (no pickle), written atomically, with the key in its metadata;
 on load the key and the row count are checked, and a stale or corrupt file is rebuilt with a message.
 """
 
@@ -41,12 +42,18 @@ def _weights_fingerprint(teacher: VideoTeacher) -> str:
     return stable_hash(stats)
 
 
+def compute_signature(device: torch.device) -> str:
+    """Where embeddings are computed, as far as it changes their bits: ``cpu-<threads>t`` or the device type."""
+    return f"cpu-{torch.get_num_threads()}t" if device.type == "cpu" else device.type
+
+
 def embedding_key(teacher: VideoTeacher, samples: Sequence[Sample], extra: dict | None = None) -> str:
     desc = teacher.describe()
     desc.pop("checkpoint", None)  # the same weights under another path name are the same teacher
     return stable_hash({"teacher": desc, "checkpoint_name": Path(str(teacher.config.checkpoint)).name,
                         "weights": _weights_fingerprint(teacher), "frames": FRAME_SAMPLING,
-                        "split": split_hash(samples), "n": len(samples), **(extra or {})}, length=24)
+                        "split": split_hash(samples), "n": len(samples), "compute": compute_signature(teacher.device),
+                        **(extra or {})}, length=24)
 
 
 def teacher_embeddings(teacher: VideoTeacher, samples: Sequence[Sample], pooled: bool = False,

@@ -1,4 +1,4 @@
-"""``comodo`` command line: ``world``, ``teacher``, ``distill``, ``evaluate``, ``study``.
+"""``comodo`` command line: ``world``, ``teacher``, ``distill``, ``evaluate``, ``study``, ``report``.
 
 Every sub-command lives in the module that does the work and registers itself here through
 ``add_parser(subparsers)`` + ``run(args)``; heavy imports happen only when a command runs.
@@ -20,6 +20,7 @@ COMMANDS = {
     "distill": "comodo.train.cli",
     "evaluate": "comodo.evaluation.cli",
     "study": "comodo.study",
+    "report": "comodo.report",
 }
 
 

@@ -84,19 +84,26 @@ def base_config(s: StudySettings, dataset: str = "ego4d", **fields) -> DistillCo
                          batch_size=s.batch_size, **fields)
 
 
-def queue_size_sweep(s: StudySettings, progress: bool = True):
-    """COMODO for every allowed queue size, domain and seed (paper Fig. 3)."""
+def queue_size_configs(s: StudySettings) -> list[DistillConfig]:
     configs: list[DistillConfig] = []
     for d in s.domains:
         sizes = runs.queue_sizes(d, s.queue_sizes, s.world_size)
         configs += runs.grid(base_config(s, d), queue_size=sizes, seed=s.seeds)
-    return runs.table(runs.sweep(configs, desc="queue size", progress=progress))
+    return configs
+
+
+def queue_size_sweep(s: StudySettings, progress: bool = True):
+    """COMODO for every allowed queue size, domain and seed (paper Fig. 3)."""
+    return runs.table(runs.sweep(queue_size_configs(s), desc="queue size", progress=progress))
+
+
+def method_configs(s: StudySettings, methods: Sequence[str] | None = None) -> list[DistillConfig]:
+    return [c for d in s.domains for c in runs.grid(base_config(s, d), method=methods or s.methods, seed=s.seeds)]
 
 
 def method_comparison(s: StudySettings, progress: bool = True):
     """Every method on every domain and seed, each evaluated in-domain (paper Fig. 4)."""
-    configs = [c for d in s.domains for c in runs.grid(base_config(s, d), method=s.methods, seed=s.seeds)]
-    return runs.table(runs.sweep(configs, desc="methods", progress=progress))
+    return runs.table(runs.sweep(method_configs(s), desc="methods", progress=progress))
 
 
 def teacher_table(s: StudySettings):
@@ -114,16 +121,28 @@ def teacher_table(s: StudySettings):
 def cross_dataset(s: StudySettings, methods: Sequence[str] = ("comodo", "supervised", "none"),
                   progress: bool = True):
     """Distil (or train) on each domain A and run the SVM protocol on every domain B."""
-    configs = [c for d in s.domains for c in runs.grid(base_config(s, d), method=methods, seed=s.seeds)]
-    return runs.table(runs.sweep(configs, eval_datasets=list(s.domains), desc="cross-dataset",
+    return runs.table(runs.sweep(method_configs(s, methods), eval_datasets=list(s.domains), desc="cross-dataset",
                                  progress=progress))
+
+
+def temperature_configs(s: StudySettings, dataset: str = "ego4d") -> list[DistillConfig]:
+    return runs.grid(base_config(s, dataset), student_temp=s.student_temps, teacher_temp=s.teacher_temps,
+                     seed=s.ablation_seeds)
 
 
 def temperature_grid(s: StudySettings, dataset: str = "ego4d", progress: bool = True):
     """COMODO over the (τ_s, τ_t) grid on one domain."""
-    configs = runs.grid(base_config(s, dataset), student_temp=s.student_temps, teacher_temp=s.teacher_temps,
-                        seed=s.ablation_seeds)
-    return runs.table(runs.sweep(configs, desc="temperatures", progress=progress))
+    return runs.table(runs.sweep(temperature_configs(s, dataset), desc="temperatures", progress=progress))
+
+
+def projection_configs(s: StudySettings) -> list[DistillConfig]:
+    configs = []
+    for d in s.domains:
+        base = base_config(s, d)
+        configs += runs.grid(base, seed=s.ablation_seeds)
+        no_head = dataclasses.replace(base, projection="none", mlp_output_dim=runs.teacher_dim(base, "none"))
+        configs += runs.grid(no_head, seed=s.ablation_seeds)
+    return configs
 
 
 def projection_ablation(s: StudySettings, progress: bool = True):
@@ -132,21 +151,34 @@ def projection_ablation(s: StudySettings, progress: bool = True):
     Without a head the teacher's embeddings have its hidden size, so the student's projector is
     sized to match.
     """
-    configs = []
-    for d in s.domains:
-        base = base_config(s, d)
-        configs += runs.grid(base, seed=s.ablation_seeds)
-        no_head = dataclasses.replace(base, projection="none", mlp_output_dim=runs.teacher_dim(base, "none"))
-        configs += runs.grid(no_head, seed=s.ablation_seeds)
-    return runs.table(runs.sweep(configs, desc="projection", progress=progress))
+    return runs.table(runs.sweep(projection_configs(s), desc="projection", progress=progress))
+
+
+def reduction_configs(s: StudySettings) -> list[DistillConfig]:
+    return [c for d in s.domains
+            for c in runs.grid(base_config(s, d, student_options=dict(s.per_channel_options)),
+                               reduction=("concat", "mean"), seed=s.ablation_seeds)]
 
 
 def reduction_ablation(s: StudySettings, progress: bool = True):
     """COMODO with a per-channel student whose channel tokens are concatenated or averaged."""
-    configs = [c for d in s.domains
-               for c in runs.grid(base_config(s, d, student_options=dict(s.per_channel_options)),
-                                  reduction=("concat", "mean"), seed=s.ablation_seeds)]
-    return runs.table(runs.sweep(configs, desc="reduction", progress=progress))
+    return runs.table(runs.sweep(reduction_configs(s), desc="reduction", progress=progress))
+
+
+def train_everything(s: StudySettings, progress: bool = True) -> int:
+    """Train and evaluate every run of the study's notebooks in one sweep (then the notebooks only read).
+
+    One pool of workers for all of them keeps both cores busy to the end, where sweep after sweep
+    would leave one idle at every sweep's tail and start its workers again each time. Notebooks 1, 2
+    and 6 read runs of the method comparison (COMODO and the untrained student, seed 0). Returns the
+    number of distinct runs.
+    """
+    configs = (method_configs(s) + queue_size_configs(s) + temperature_configs(s) + projection_configs(s)
+               + reduction_configs(s))
+    runs.sweep(configs, desc="all runs", progress=progress)
+    cross = method_configs(s, ("comodo", "supervised", "none"))
+    runs.sweep(cross, eval_datasets=list(s.domains), desc="cross-dataset evaluations", progress=progress)
+    return len({runs.run_dir(runs.canonical(c)) for c in configs})
 
 
 def gain_over_untrained(df, method: str = "comodo", baseline: str = "none", threshold: float = 0.05):

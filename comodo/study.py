@@ -1,8 +1,9 @@
 """``comodo study``: build what is missing, then execute every notebook of the study with papermill.
 
-Order: the embedded world (all target domains) and its pre-trained teacher, then ``notebooks/01_*``
-… ``07_*``, each executed into ``build/notebooks/`` (``build/quick/notebooks/`` with ``--quick``) with
-``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's JSON numbers go to
+Order: the embedded world (all target domains) and its pre-trained teacher, every run the notebooks
+read (one sweep over all of them, unless ``--only``), then every ``notebooks/NN_*.ipynb`` in order
+(``01_tour`` … ``08_efficiency``), each executed into ``build/notebooks/`` (``build/quick/notebooks/``
+with ``--quick``) with ``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's JSON numbers go to
 ``figures/`` (``build/quick/figures/`` with ``--quick``, so a CI-sized run never overwrites the
 study's figures). Runs, embeddings and results are cached under ``<data>/cache``: a second
 ``comodo study`` only re-executes the notebooks and redraws.
@@ -66,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"study ({'quick' if args.quick else 'full'}): world ({s.world_size}) and teacher ...", flush=True)
     runs.prepare(s.world_size, domains=s.domains)
     print(f"  ready in {time.time() - t0:.0f} s", flush=True)
+    if not args.only:  # every notebook's runs in one sweep: both cores busy to the end
+        from comodo.experiments import train_everything
+
+        t = time.time()
+        n = train_everything(s)
+        print(f"  {n} runs trained or found, and evaluated, in {time.time() - t:.0f} s", flush=True)
     for i, book in enumerate(books, 1):
         t = time.time()
         print(f"[{i}/{len(books)}] {book.stem} ...", flush=True)
@@ -76,4 +83,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{i}/{len(books)}] {book.stem}: {time.time() - t:.0f} s -> {out / book.name}", flush=True)
     print(f"study done in {time.time() - t0:.0f} s: figures and numbers in {figures}, executed notebooks in {out}",
           flush=True)
+    print(f"results as Markdown tables: comodo report --figures {figures}", flush=True)
     return 0

@@ -135,6 +135,26 @@ def test_methods_numbers(executed):
     assert _accs_ok(n["summary"]) and _accs_ok(n["teacher"])
     assert {r["eval_dataset"] for r in n["teacher"]} == set(Q.domains)
     assert len(n["authors"]) == 15
+    summary = {(r["eval_dataset"], r["method"]): r["acc1_mean"] for r in n["summary"]}
+    for g in n["comodo_vs_none"]:
+        d = g["eval_dataset"]
+        assert g["gain"] == pytest.approx(summary[(d, "comodo")] - summary[(d, "none")])
+        assert g["meets_threshold"] == (g["gain"] >= 0.05) and g["n_seeds"] == len(Q.seeds)
+    assert [g["eval_dataset"] for g in n["comodo_vs_none"]] == list(Q.domains)
+
+
+@pytest.mark.slow
+def test_report_prints_every_table_from_the_numbers(executed):
+    from comodo.report import report
+
+    figures, _ = executed
+    text = report(figures)
+    methods = _numbers(executed, "04_methods")
+    comodo_ego4d = next(r for r in methods["summary"] if r["method"] == "comodo" and r["eval_dataset"] == "ego4d")
+    assert f"{comodo_ego4d['acc1_mean']:.3f} ± {comodo_ego4d['acc1_std']:.3f}" in text
+    for title in ("Methods", "untrained student", "Queue size", "Cross-dataset", "Ablations", "temperatures"):
+        assert title in text
+    assert "nan" not in text.lower()
 
 
 @pytest.mark.slow

@@ -81,11 +81,10 @@ def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), ve
     out = teacher_dir(config)
     if (out / "pretrain.json").exists():
         return out
-    from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEImageProcessor
-
     from comodo.encoders.video import quiet_transformers
 
-    quiet_transformers()
+    quiet_transformers()  # before the import: it warns about the PIL fallback otherwise
+    from transformers import VideoMAEImageProcessor
 
     from comodo.world.domains import DOMAINS
     from comodo.world.generate import generate
@@ -103,6 +102,34 @@ def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), ve
     def pixels(clips: np.ndarray) -> torch.Tensor:  # (N, F, H, W, 3) uint8 -> (N, F, 3, h, w)
         return processor([list(c) for c in clips], return_tensors="pt")["pixel_values"]
 
+    # One intra-op thread whichever command trains it (`comodo teacher`, `comodo study`, a test): the
+    # number of threads changes floating-point sums, and so the teacher's bytes and every run after it.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model, history = _train(config, labels, pixels(x_train), y_train, pixels(x_val)[:, ::2], y_val, verbose)
+    finally:
+        torch.set_num_threads(threads)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        write_json(tmp / "pretrain.json", {"config": dataclasses.asdict(config), "labels": labels,
+                                           "history": history, "val_acc": history[-1]["val_acc"],
+                                           "n_train": int(len(y_train)), "n_val": int(len(y_val)), "torch_threads": 1,
+                                           "seconds": time.time() - t0, "world": str(world)})
+    if verbose:
+        print(f"teacher: val acc {history[-1]['val_acc']:.3f} on the teacher domain's own labels "
+              f"({time.time() - t0:.0f} s) -> {out}", flush=True)
+    return out
+
+
+def _train(config: TeacherPretrainConfig, labels: list[str], p_train: torch.Tensor, y_train: np.ndarray,
+           p_val: torch.Tensor, y_val: np.ndarray, verbose: bool):
+    """Train the classifier: ``p_train`` (N, 2F, 3, h, w) pixel values at twice the teacher's frame count
+    (a random temporal offset picks F per batch), ``p_val`` (N, F, 3, h, w) at the teacher's uniform
+    sampling. Returns the model (eval mode) and the per-epoch history."""
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+
     torch.manual_seed(config.seed)
     hf_config = VideoMAEConfig(
         image_size=config.image_size, patch_size=config.patch_size, num_frames=config.num_frames,
@@ -116,8 +143,6 @@ def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), ve
     steps = config.epochs * int(np.ceil(len(y_train) / config.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=steps,
                                                 pct_start=0.1)
-    p_train = pixels(x_train)  # (N, 2F, 3, h, w)
-    p_val = pixels(x_val)[:, ::2]  # (N, F, 3, h, w): the same uniform sampling the teacher uses later
     gen = torch.Generator().manual_seed(config.seed)
     history = []
     for epoch in range(config.epochs):
@@ -142,17 +167,7 @@ def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), ve
             print(f"teacher epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.3f}, "
                   f"val acc {acc:.3f}", flush=True)
     model.eval()
-    with atomic_dir(out) as tmp:
-        model.save_pretrained(tmp)
-        processor.save_pretrained(tmp)
-        write_json(tmp / "pretrain.json", {"config": dataclasses.asdict(config), "labels": labels,
-                                           "history": history, "val_acc": history[-1]["val_acc"],
-                                           "n_train": int(len(y_train)), "n_val": int(len(y_val)),
-                                           "seconds": time.time() - t0, "world": str(world)})
-    if verbose:
-        print(f"teacher: val acc {history[-1]['val_acc']:.3f} on the teacher domain's own labels "
-              f"({time.time() - t0:.0f} s) -> {out}", flush=True)
-    return out
+    return model, history
 
 
 @torch.no_grad()

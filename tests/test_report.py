@@ -1,0 +1,19 @@
+"""``comodo report``: bad or missing number files are one clear error."""
+
+import pytest
+
+from comodo.cli import main
+from comodo.errors import ComodoError
+from comodo.report import load
+
+
+def test_missing_numbers_name_the_file_and_the_command(tmp_path):
+    with pytest.raises(ComodoError, match=r"04_methods.json: no such file; run `make study`"):
+        load(tmp_path, "04_methods")
+
+
+def test_corrupt_numbers_are_one_line(tmp_path, capsys):
+    (tmp_path / "04_methods.json").write_text('{"summary": [')
+    assert main(["report", "--figures", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "04_methods.json: not valid JSON" in err and len(err.splitlines()) == 1
