@@ -21,15 +21,14 @@ import torch
 from comodo import runs
 from comodo.io import stable_hash
 from comodo.paths import cache_root
+from comodo.threads import one_thread
 from comodo.train.config import DistillConfig
 
 
 def _teacher(config: DistillConfig):
-    from comodo.train.data import load_teacher
+    from comodo.train.data import teacher_of
 
-    c = config.resolved()
-    return load_teacher(c.video_ckpt, c.projection, c.projection_seed, c.mlp_hidden_dim, c.mlp_output_dim,
-                        c.world_size, c.world_seed)
+    return teacher_of(config)
 
 
 def _student_embeddings(config: DistillConfig, spec, samples) -> np.ndarray:
@@ -39,7 +38,7 @@ def _student_embeddings(config: DistillConfig, spec, samples) -> np.ndarray:
 
     student, c = load_student(runs.run(config))  # outside no_grad: the run may have to train first
     x = torch.from_numpy(imu_windows(spec, samples, student.input_length, c.resample))  # (N, C, L)
-    with runs.one_thread(), torch.no_grad():
+    with one_thread(), torch.no_grad():
         z = torch.cat([student(x[i:i + 256]) for i in range(0, len(x), 256)])  # (N, D)
     return torch.nn.functional.normalize(z, dim=1).numpy()
 

@@ -4,8 +4,9 @@ The key covers everything that changes the embeddings — the teacher (checkpoin
 fingerprint of its weights and processor files, projection head and its seed, sizes, frame count),
 the frame sampling rule, a hash of the split's contents (every sample's uid, window, times and
 label) and where it is computed (device type; on CPU the number of torch threads, which changes the
-order of floating-point sums and so the last bits of every embedding). The file is ``safetensors`` (no pickle), written atomically, with the key in its metadata;
-on load the key and the row count are checked, and a stale or corrupt file is rebuilt with a message.
+order of floating-point sums and so the last bits of every embedding). The file is ``safetensors``
+(no pickle), written atomically, with the key in its metadata; on load the key and the row count are
+checked, and a stale or corrupt file is rebuilt with a message.
 """
 
 from __future__ import annotations

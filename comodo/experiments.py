@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from comodo import runs
 from comodo.errors import check
@@ -18,6 +18,7 @@ from comodo.train.config import DistillConfig
 
 TARGET_DOMAINS = ("ego4d", "egoexo4d", "mmea")
 METHOD_ORDER = ("none", "supervised", "l2", "infonce", "comodo")
+CROSS_METHODS = ("comodo", "supervised", "none")  # the students of the cross-dataset figure
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def teacher_table(s: StudySettings):
     return pd.DataFrame(rows)
 
 
-def cross_dataset(s: StudySettings, methods: Sequence[str] = ("comodo", "supervised", "none"),
+def cross_dataset(s: StudySettings, methods: Sequence[str] = CROSS_METHODS,
                   progress: bool = True):
     """Distil (or train) on each domain A and run the SVM protocol on every domain B."""
     return runs.table(runs.sweep(method_configs(s, methods), eval_datasets=list(s.domains), desc="cross-dataset",
@@ -176,9 +177,15 @@ def train_everything(s: StudySettings, progress: bool = True) -> int:
     configs = (method_configs(s) + queue_size_configs(s) + temperature_configs(s) + projection_configs(s)
                + reduction_configs(s))
     runs.sweep(configs, desc="all runs", progress=progress)
-    cross = method_configs(s, ("comodo", "supervised", "none"))
+    cross = method_configs(s, CROSS_METHODS)
     runs.sweep(cross, eval_datasets=list(s.domains), desc="cross-dataset evaluations", progress=progress)
     return len({runs.run_dir(runs.canonical(c)) for c in configs})
+
+
+def domain_order(names: Iterable[str]) -> list[str]:
+    """``names`` without repeats, the target domains first in their usual order, then any others sorted."""
+    seen = set(names)
+    return [d for d in TARGET_DOMAINS if d in seen] + sorted(seen - set(TARGET_DOMAINS))
 
 
 def gain_over_untrained(df, method: str = "comodo", baseline: str = "none", threshold: float = 0.05):
@@ -190,8 +197,7 @@ def gain_over_untrained(df, method: str = "comodo", baseline: str = "none", thre
     check(threshold >= 0, f"threshold {threshold}: expected a number >= 0")
     own = df[df["train_dataset"] == df["eval_dataset"]]
     rows = []
-    for d in [d for d in TARGET_DOMAINS if d in set(own["eval_dataset"])] + sorted(
-            set(own["eval_dataset"]) - set(TARGET_DOMAINS)):
+    for d in domain_order(own["eval_dataset"]):
         a = own[(own["eval_dataset"] == d) & (own["method"] == method)]["acc1"]
         b = own[(own["eval_dataset"] == d) & (own["method"] == baseline)]["acc1"]
         check(len(a) and len(b), f"no {method!r} or no {baseline!r} runs on {d!r} to compare")
@@ -213,7 +219,7 @@ def cross_table(df):
     def get(method: str, a: str, b: str) -> float:
         return float(mean.get((method, a, b), float("nan")))
 
-    domains = [d for d in TARGET_DOMAINS if d in set(df["eval_dataset"])]
+    domains = domain_order(df["eval_dataset"])
     rows = []
     for a in domains:
         for b in domains:

@@ -35,9 +35,9 @@ def load(figures: Path, name: str) -> dict:
         raise ComodoError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); re-run its notebook") from None
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str = "r") -> str:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join([":---"] + [("---:" if align == "r" else "---")] * (len(header) - 1)) + "|"]
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table: the first column left-aligned, the numbers right-aligned."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -49,8 +49,9 @@ def _pm(mean: float | None, std: float | None = None) -> str:
 
 
 def _domains(rows: Iterable[dict], key: str = "eval_dataset") -> list[str]:
-    seen = {r[key] for r in rows}
-    return [d for d in DOMAIN_NAMES if d in seen] + sorted(seen - set(DOMAIN_NAMES))
+    from comodo.experiments import domain_order
+
+    return domain_order(r[key] for r in rows)
 
 
 def methods_table(m: dict) -> str:

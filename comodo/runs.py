@@ -30,11 +30,12 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from comodo.errors import ComodoError, check
 from comodo.io import stable_hash, write_json
 from comodo.paths import cache_root
+from comodo.threads import one_thread
 from comodo.train.config import DistillConfig
 
 # Columns of the tidy results table (one row per run and evaluation dataset).
@@ -100,19 +101,6 @@ def run_dir(config: DistillConfig) -> Path:
 
 
 # ------------------------------------------------------------------------------------ one run
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch with one intra-op thread (small models on a shared CPU: faster and reproducible)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def is_done(config: DistillConfig) -> bool:
     return (run_dir(config) / "student.pt").exists()
 
@@ -197,12 +185,9 @@ def teacher_result(dataset: str, world_size: str = "default", world_seed: int = 
 
 def teacher_dim(config: DistillConfig, projection: str | None = None) -> int:
     """Dimension of ``config``'s teacher embeddings with ``projection`` (default: the config's)."""
-    from comodo.train.data import load_teacher
+    from comodo.train.data import teacher_of
 
-    c = config.resolved()
-    teacher = load_teacher(c.video_ckpt, projection or c.projection, c.projection_seed, c.mlp_hidden_dim,
-                           c.mlp_output_dim, c.world_size, c.world_seed)
-    return int(teacher.dim)
+    return int(teacher_of(config, projection).dim)
 
 
 # ----------------------------------------------------------------------------------- the world
@@ -265,12 +250,11 @@ def _warm_teacher(config: dict) -> None:
     """Worker: compute the teacher embeddings a run of ``config`` reads (its train and val splits)."""
     from comodo.cache import teacher_embeddings
     from comodo.data import load_split
-    from comodo.train.data import keep_clips, load_teacher, spec_of
+    from comodo.train.data import keep_clips, spec_of, teacher_of
 
     c = DistillConfig.from_dict(config).resolved()
     spec = spec_of(c)
-    teacher = load_teacher(c.video_ckpt, c.projection, c.projection_seed, c.mlp_hidden_dim, c.mlp_output_dim,
-                           c.world_size, c.world_seed)
+    teacher = teacher_of(c)
     for samples in (keep_clips(load_split(spec, "train"), c.num_clips, c.seed), load_split(spec, "val")):
         teacher_embeddings(teacher, samples, progress=False)
 

@@ -3,8 +3,8 @@
 Order: the embedded world (all target domains) and its pre-trained teacher, every run the notebooks
 read (one sweep over all of them, unless ``--only``), then every ``notebooks/NN_*.ipynb`` in order
 (``01_tour`` … ``08_efficiency``), each executed into ``build/notebooks/`` (``build/quick/notebooks/``
-with ``--quick``) with ``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's JSON numbers go to
-``figures/`` (``build/quick/figures/`` with ``--quick``, so a CI-sized run never overwrites the
+with ``--quick``) with ``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's
+JSON numbers go to ``figures/`` (``build/quick/figures/`` with ``--quick``, so a CI-sized run never overwrites the
 study's figures). Runs, embeddings and results are cached under ``<data>/cache``: a second
 ``comodo study`` only re-executes the notebooks and redraws.
 

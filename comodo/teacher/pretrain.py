@@ -21,6 +21,7 @@ from torch import nn
 from comodo.errors import check
 from comodo.io import atomic_dir, stable_hash, write_json
 from comodo.paths import cache_root
+from comodo.threads import one_thread
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,8 @@ def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), ve
 
     # One intra-op thread whichever command trains it (`comodo teacher`, `comodo study`, a test): the
     # number of threads changes floating-point sums, and so the teacher's bytes and every run after it.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         model, history = _train(config, labels, pixels(x_train), y_train, pixels(x_val)[:, ::2], y_val, verbose)
-    finally:
-        torch.set_num_threads(threads)
     with atomic_dir(out) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)

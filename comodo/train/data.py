@@ -70,6 +70,13 @@ def load_teacher(video_ckpt: str, projection: str = "random_mlp", projection_see
     return VideoTeacher(config, device=device)
 
 
+def teacher_of(config, projection: str | None = None, device: str = "cpu"):
+    """The frozen teacher of a :class:`~comodo.train.config.DistillConfig` (``projection`` overrides its head)."""
+    c = config.resolved()
+    return load_teacher(c.video_ckpt, projection or c.projection, c.projection_seed, c.mlp_hidden_dim,
+                        c.mlp_output_dim, c.world_size, c.world_seed, device=device)
+
+
 def check_labels(train: np.ndarray, other: np.ndarray, split: str, where: str) -> None:
     unknown = sorted(set(other.tolist()) - set(train.tolist()))
     if unknown:

@@ -82,7 +82,7 @@ class _Dist:
 def _prepare(config: DistillConfig, d: _Dist, progress: bool):
     """Data, labels, teacher embeddings (computed once, by rank 0 first), and the student."""
     from comodo.cache import teacher_embeddings
-    from comodo.train.data import check_labels, imu_windows, keep_clips, labels_of, load_teacher, spec_of
+    from comodo.train.data import check_labels, imu_windows, keep_clips, labels_of, spec_of, teacher_of
 
     spec = spec_of(config)
     from comodo.data import load_split
@@ -100,20 +100,18 @@ def _prepare(config: DistillConfig, d: _Dist, progress: bool):
     if config.method in ("comodo", "infonce", "l2"):
         for turn in ((0,) if d.world == 1 else (0, 1)):  # rank 0 fills the cache, then the others read it
             if (turn == 0) == d.main:
-                teacher = load_teacher(config.video_ckpt, config.projection, config.projection_seed,
-                                       config.mlp_hidden_dim, config.mlp_output_dim, config.world_size,
-                                       config.world_seed, device=str(d.device))
+                teacher = teacher_of(config, device=str(d.device))
+                # checked before encoding a whole dataset
+                check(teacher.dim == config.mlp_output_dim,
+                      f"the teacher's embeddings have {teacher.dim} dimensions (--video-ckpt {config.video_ckpt}, "
+                      f"projection {config.projection!r}) but the student's projector outputs --mlp-output-dim "
+                      f"{config.mlp_output_dim}; pass --mlp-output-dim {teacher.dim}")
                 z_train = teacher_embeddings(teacher, train, progress=progress and d.main)
                 z_val = teacher_embeddings(teacher, val, progress=progress and d.main)
                 teacher_info = teacher.describe()
                 teacher_info.pop("processor", None)
                 del teacher
             d.barrier()
-        dim = int(z_train.shape[1])
-        check(dim == config.mlp_output_dim,
-              f"the teacher's embeddings have {dim} dimensions (--video-ckpt {config.video_ckpt}, projection "
-              f"{config.projection!r}) but the student's projector outputs --mlp-output-dim "
-              f"{config.mlp_output_dim}; pass --mlp-output-dim {dim}")
     return spec, train, classes, x_train, y_train, x_val, y_val, z_train, z_val, student, teacher_info
 
 
