@@ -11,24 +11,7 @@ from typing import Any
 import numpy as np
 
 from comodo.errors import check
-
-
-def _as_matrix(name: str, x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # a torch tensor
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x, dtype=np.float64)
-    ok = x.ndim == 2 and x.shape[0] > 0 and x.shape[1] > 0
-    check(ok, f"{name} must be a non-empty (N, D) array, got shape {x.shape}")
-    check(bool(np.isfinite(x).all()), f"{name} contains NaN or inf")
-    return x
-
-
-def _as_labels(name: str, y: Any, n: int) -> np.ndarray:
-    if hasattr(y, "detach"):
-        y = y.detach().cpu().numpy()
-    y = np.asarray(y)
-    check(y.ndim == 1 and y.shape[0] == n, f"{name} must have shape ({n},), got {y.shape}")
-    return y
+from comodo.evaluation.arrays import as_labels, as_matrix
 
 
 def pick_anchors(labels: Any, seed: int) -> np.ndarray:
@@ -61,10 +44,10 @@ def prototype_accuracy(imu_emb: Any, labels: Any, prototypes: Any, prototype_lab
     Returns:
         Accuracy in [0, 1].
     """
-    x = _as_matrix("imu_emb", imu_emb)  # (N, D)
-    p = _as_matrix("prototypes", prototypes)  # (C, D)
-    y = _as_labels("labels", labels, x.shape[0])  # (N,)
-    p_labels = _as_labels("prototype_labels", prototype_labels, p.shape[0])  # (C,)
+    x = as_matrix("imu_emb", imu_emb)  # (N, D)
+    p = as_matrix("prototypes", prototypes)  # (C, D)
+    y = as_labels("labels", labels, x.shape[0])  # (N,)
+    p_labels = as_labels("prototype_labels", prototype_labels, p.shape[0])  # (C,)
     check(x.shape[1] == p.shape[1], f"imu_emb has dim {x.shape[1]} but prototypes have dim {p.shape[1]}")
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # (N, D)
     p = p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)  # (C, D)

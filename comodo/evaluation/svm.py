@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.svm import SVC
 
 from comodo.errors import ComodoError, check
+from comodo.evaluation.arrays import as_labels, as_matrix
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,6 @@ class SVMConfig:
     min_samples: int = 50
     fallback_C: float = 1e5
     seed: int = 0
-
-
-def _as_features(name: str, x: Any) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    ok = x.ndim == 2 and x.shape[0] > 0 and x.shape[1] > 0
-    check(ok, f"{name} must be a non-empty (N, D) array, got shape {x.shape}")
-    check(bool(np.isfinite(x).all()), f"{name} contains NaN or inf")
-    return x
-
-
-def _as_labels(name: str, y: Any, n: int) -> np.ndarray:
-    y = np.asarray(y)
-    check(y.ndim == 1 and y.shape[0] == n, f"{name} must have shape ({n},) like its features, got {y.shape}")
-    return y
 
 
 def stratified_subsample(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -109,9 +96,9 @@ def svm_protocol(
         (sorted labels, as Python values).
     """
     config = config or SVMConfig()
-    train_x, test_x = _as_features("train_x", train_x), _as_features("test_x", test_x)
-    train_y = _as_labels("train_y", train_y, train_x.shape[0])
-    test_y = _as_labels("test_y", test_y, test_x.shape[0])
+    train_x, test_x = as_matrix("train_x", train_x), as_matrix("test_x", test_x)
+    train_y = as_labels("train_y", train_y, train_x.shape[0])
+    test_y = as_labels("test_y", test_y, test_x.shape[0])
     d_train, d_test = train_x.shape[1], test_x.shape[1]
     check(d_train == d_test, f"train and test feature dims differ: {d_train} vs {d_test}")
     unseen = sorted(set(test_y.tolist()) - set(train_y.tolist()), key=str)
