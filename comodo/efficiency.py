@@ -254,14 +254,7 @@ def _build_mantis(overrides: dict[str, Any]) -> tuple[nn.Module, InputMaker]:
     n_channels = int(overrides.pop("n_channels", N_IMU_CHANNELS))
     output_token = overrides.pop("output_token", "cls_token")
     overrides.pop("device", None)  # measured on CPU
-    network = MantisV1(**overrides, device="cpu")
-    # The read-out MantisBackbone.from_pretrained sets: the last layer's token, no pre-training projector.
-    width = network.transf_unit.cls_token.numel()
-    network.pre_training = False
-    network.return_transf_layer = -1
-    network.output_token = output_token
-    network.hidden_dim = 2 * width if output_token == "combined" else width
-    module = MantisBackbone(network)
+    module = MantisBackbone.reading_out(MantisV1(**overrides, device="cpu"), output_token)
     return module, _imu_input(n_channels, module.input_length)
 
 

@@ -73,15 +73,21 @@ class MantisBackbone(Backbone):
         except (TypeError, ValueError, AssertionError) as e:
             raise ComodoError(f"{root / 'config.json'}: settings do not build a Mantis network ({e})") from None
         _load_weights(network, root)
-        # As mantis' own loading does, the read-out is set after the weights are in: the last layer's
-        # token(s), without the pre-training projector.
+        # As mantis' own loading does, the read-out is set after the weights are in.
+        return cls.reading_out(network, output_token).to(device).eval()
+
+    @classmethod
+    def reading_out(cls, network: nn.Module, output_token: str = "cls_token") -> "MantisBackbone":
+        """Wrap a built ``MantisV1``, read out as comodo reads Mantis: the last layer's token(s), without
+        the pre-training projector (``from_pretrained`` calls this after loading the weights)."""
+        if output_token not in OUTPUT_TOKENS:
+            raise ComodoError(f"Mantis output_token {output_token!r}; expected one of {list(OUTPUT_TOKENS)}")
         width = network.transf_unit.cls_token.numel()
         network.pre_training = False
         network.return_transf_layer = -1
         network.output_token = output_token
         network.hidden_dim = 2 * width if output_token == "combined" else width
-        model = cls(network)
-        return model.to(device).eval()
+        return cls(network)
 
     def forward(self, x: Tensor) -> Tensor:
         """x (B, C, L) → per-channel Mantis embeddings (B, C, dim); L ≠ input_length is resampled."""
