@@ -11,7 +11,8 @@ downloaded; only the arithmetic matters), as notebook 8 builds them: ``dilated_c
 6 × 512 clips, one channel at a time), ``moment`` (MOMENT-1-small + projector). The default runs are the
 CNN at K = 1024 and K = 16384, and the paper's configuration: Mantis-8M, batch 128, K = 16384.
 
-Each line prints, measured in this one run (the steps of a run interleaved, round by round): the median
+Each line prints, measured in this one run (the steps of a run interleaved, round by round, bare and
+distill taking turns to go first): the median
 bare step and distillation step, and the median over rounds of their ratio within a round (the two run
 back to back, so a drift in the machine's speed moves both alike); the loss alone
 (forward + backward) and the ratio it implies, (bare + loss) / bare; and the loss's three
@@ -142,8 +143,14 @@ def _measure(student_name: str, k: int, batch: int, repeats: int) -> dict[str, l
     times: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():  # warm-up
         fn()
+    order = list(fns)
     for _ in range(repeats):
-        for name, fn in fns.items():
+        # Bare and distill swap places every round: the first big step after the others can pay for
+        # memory the allocator gave back (Mantis: gigabytes of activations), and that must not always be
+        # the same one.
+        order[0], order[1] = order[1], order[0]
+        for name in order:
+            fn = fns[name]
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
