@@ -9,3 +9,9 @@ def check(condition: bool, message: str) -> None:
     """Raise :class:`ComodoError` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise ComodoError(message)
+
+
+def check_seed(name: str, value: object) -> None:
+    """A seed must be an integer NumPy, torch and scikit-learn all accept: 0 ≤ seed < 2**32."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32
+    check(ok, f"{name} {value!r}: expected an integer in [0, 2**32)")

@@ -76,6 +76,7 @@ def evaluate_teacher(dataset: str, video_ckpt: str = "embedded", dataset_path: s
     from comodo.cache import teacher_embeddings
     from comodo.data import load_split
 
+    svm = svm or SVMConfig(seed=seed)  # its settings are checked before the teacher encodes anything
     spec = resolve_spec(dataset, dataset_path, layout, world_size, world_seed)
     teacher = load_teacher(video_ckpt, "none", 0, world_size=world_size, world_seed=world_seed, device=device)
     train, test = load_split(spec, "train"), load_split(spec, "test")
@@ -83,7 +84,6 @@ def evaluate_teacher(dataset: str, video_ckpt: str = "embedded", dataset_path: s
     check_labels(y_train, y_test, "test", str(spec.root))
     f_train = np.asarray(teacher_embeddings(teacher, train, pooled=True))
     f_test = np.asarray(teacher_embeddings(teacher, test, pooled=True))
-    svm = svm or SVMConfig(seed=seed)
     result = svm_protocol(f_train, y_train, f_test, y_test, svm)
     return {"kind": "teacher", **_clean(result), "method": "video_teacher", "eval_dataset": dataset,
             "eval_root": str(spec.root), "video_ckpt": video_ckpt, "teacher": teacher.describe() | {"processor": None},

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from comodo.errors import check
+from comodo.errors import check, check_seed
 
 METHODS = ("comodo", "infonce", "l2", "supervised", "none")
 # The paper's settings; the supervised baseline is fine-tuned 40 epochs at lr 1e-4, batch 48.
@@ -87,6 +87,8 @@ class DistillConfig:
         check(c.reduction in ("concat", "mean"), f"reduction {c.reduction!r}: expected concat or mean")
         check(c.projection in ("random_mlp", "none"), f"projection {c.projection!r}: expected random_mlp or none")
         check(c.window_s > 0, f"window {c.window_s} s: expected > 0")
+        for name in ("seed", "world_seed", "projection_seed"):
+            check_seed(name.replace("_", "-"), getattr(c, name))
         return c
 
     def to_dict(self) -> dict:

@@ -95,6 +95,10 @@ def _prepare(config: DistillConfig, d: _Dist, progress: bool):
     student = build_student(config, spec.channels, len(classes) if config.method == "supervised" else None)
     x_train = imu_windows(spec, train, student.input_length, config.resample)
     x_val = imu_windows(spec, val, student.input_length, config.resample)
+    n = len(train)
+    if config.method == "comodo" and config.queue_init == "reference":  # checked before encoding a dataset
+        check(config.queue_size < n, f"queue-size {config.queue_size} is not smaller than the training set "
+                                     f"({n} windows in {spec.root}/train.txt); pass --queue-size < {n}")
     z_train = z_val = None
     teacher_info: dict = {}
     if config.method in ("comodo", "infonce", "l2"):
@@ -158,9 +162,7 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
     use_queue = config.method == "comodo"
     queue = EmbeddingQueue(config.queue_size, z_train.shape[1]).to(device) if use_queue else None
     held_out = np.zeros(0, dtype=np.int64)
-    if use_queue and config.queue_init == "reference":
-        check(config.queue_size < n, f"queue-size {config.queue_size} is not smaller than the training set "
-                                     f"({n} windows in {spec.root}/train.txt); pass --queue-size < {n}")
+    if use_queue and config.queue_init == "reference":  # queue_size < n: checked in _prepare
         held_out = np.sort(rng.choice(n, config.queue_size, replace=False))
         queue.fill(torch.from_numpy(z_train[held_out]).to(device))
 

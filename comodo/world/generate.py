@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from comodo.data.video import write_video
-from comodo.errors import check
+from comodo.errors import check, check_seed
 from comodo.io import atomic_dir, stable_hash, write_json
 from comodo.paths import cache_root
 from comodo.world.activities import ACTIVITIES
@@ -65,6 +65,8 @@ def world_dir(domain: str, size: str = "default", seed: int = 0, root: Path | No
 def generate(domain: str, size: str = "default", seed: int = 0, root: Path | None = None,
              workers: int | None = None, verbose: bool = True) -> Path:
     """Generate ``domain`` (or return it if already there); returns its folder."""
+    check_seed("world seed", seed)
+    check(workers is None or (isinstance(workers, int) and workers >= 1), f"workers {workers!r}: expected ≥ 1")
     spec = _spec(domain, size)
     out = world_dir(domain, size, seed, root)
     if (out / "world.json").exists():

@@ -155,3 +155,17 @@ def test_unseen_string_label_is_named():
     x = np.eye(3)
     with pytest.raises(ComodoError, match="'swim'"):
         svm_protocol(x, ["a", "b", "a"], x[:1], ["swim"])
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(cv_folds=1), "SVM cv_folds 1: expected ≥ 2"),
+    (dict(c_grid=()), "SVM c_grid"),
+    (dict(c_grid=(1.0, -1.0)), "finite positive"),
+    (dict(max_train=0), "SVM max_train 0"),
+    (dict(min_per_class=3), r"min_per_class 3: expected ≥ cv_folds \(5\)"),
+    (dict(fallback_C=float("nan")), "SVM fallback_C nan"),
+    (dict(seed=-1), r"SVM seed -1: expected an integer in \[0, 2\*\*32\)"),
+])
+def test_nonsense_settings_are_refused(change, message):
+    with pytest.raises(ComodoError, match=message):
+        SVMConfig(**change)

@@ -80,11 +80,21 @@ def test_every_method_runs(teacher_ready, tmp_path, method):
     (dict(method="byol"), "method 'byol'"),
     (dict(batch_size=1), "batch-size 1"),
     (dict(dataset="kinetics"), "dataset 'kinetics'"),
+    (dict(seed=-1), r"seed -1: expected an integer in \[0, 2\*\*32\)"),
+    (dict(projection_seed=2**32), "projection-seed 4294967296: expected an integer"),
+    (dict(world_seed=0.5), "world-seed 0.5: expected an integer"),
 ])
 def test_bad_settings_are_clear_errors(teacher_ready, tmp_path, change, message):
     with pytest.raises(ComodoError, match=message):
         distill(DistillConfig(**{**QUICK, **change}), tmp_path / "run", progress=False)
     assert not (tmp_path / "run" / "student.pt").exists()
+
+
+def test_queue_larger_than_the_data_is_refused_before_any_clip_is_encoded(teacher_ready, tmp_path):
+    """A teacher that cannot even load shows the check comes first: no minutes of encoding wasted."""
+    cfg = dict(QUICK, queue_size=10_000, video_ckpt=str(tmp_path / "no-such-teacher"))
+    with pytest.raises(ComodoError, match="queue-size 10000 is not smaller than the training set"):
+        distill(DistillConfig(**cfg), tmp_path / "run", progress=False)
 
 
 def test_unprojected_teacher_needs_a_matching_projector(teacher_ready, tmp_path):

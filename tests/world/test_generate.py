@@ -1,6 +1,7 @@
 """The world on disk: layouts, determinism, caching, loaders, and clear errors for broken files."""
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -121,6 +122,18 @@ def test_unknown_domain_and_size_are_errors():
         generate("kinetics", "quick")
     with pytest.raises(ComodoError, match="unknown world size 'huge'"):
         generate("ego4d", "huge")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1"], r"world seed -1: expected an integer in \[0, 2\*\*32\)"),
+    (["--workers", "0"], "workers 0: expected ≥ 1"),
+])
+def test_cli_bad_seed_or_workers_is_one_line_and_writes_nothing(tmp_path, args, message):
+    out = subprocess.run([sys.executable, "-m", "comodo", "world", "--domain", "mmea", "--size", "quick",
+                          "--out", str(tmp_path), *args], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert re.fullmatch(f"comodo: error: {message}.*\n", out.stderr)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_help_documents_domains_sizes_seed_and_output():
