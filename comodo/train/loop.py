@@ -36,10 +36,17 @@ from comodo.train.config import DistillConfig
 
 
 def pick_device(name: str) -> torch.device:
+    """``auto`` (CUDA when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        dev = None
+    check(dev is not None and dev.type in ("cpu", "cuda"), f"device {name!r}: expected auto, cpu, cuda or cuda:N")
     check(dev.type != "cuda" or torch.cuda.is_available(), f"device {name!r}: CUDA is not available here")
+    check(dev.index is None or dev.index < torch.cuda.device_count(),
+          f"device {name!r}: there are {torch.cuda.device_count()} CUDA devices here")
     return dev
 
 

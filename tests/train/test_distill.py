@@ -159,3 +159,24 @@ def test_torchrun_two_processes_hold_identical_queues(teacher_ready, tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["world_size"] == 2
     assert summary["queue_identical_across_ranks"] is True
+
+
+@pytest.mark.parametrize("name, message", [
+    ("tpu", "device 'tpu': expected auto, cpu, cuda or cuda:N"),
+    ("cuda:x", "device 'cuda:x': expected auto, cpu, cuda or cuda:N"),
+    ("meta", "device 'meta': expected auto, cpu, cuda or cuda:N"),
+])
+def test_unknown_devices_are_clear_errors(name, message):
+    from comodo.train.loop import pick_device
+
+    with pytest.raises(ComodoError, match=message):
+        pick_device(name)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    from comodo.train.loop import pick_device
+
+    with pytest.raises(ComodoError, match="device 'cuda:0': CUDA is not available here"):
+        pick_device("cuda:0")
+    assert pick_device("auto") == torch.device("cpu") == pick_device("cpu")
