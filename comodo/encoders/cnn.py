@@ -33,9 +33,13 @@ class DilatedCNN(Backbone):
     def __init__(self, n_channels: int = 6, per_channel: bool = False, width: int = 32, depth: int = 5,
                  kernel: int = 5, dim: int = 256, input_length: int = 256) -> None:
         super().__init__()
-        check(width > 0 and depth > 0 and dim > 0, f"dilated_cnn: width/depth/dim must be > 0, got "
-                                                    f"{width}/{depth}/{dim}")
+        sizes = {"n_channels": n_channels, "width": width, "depth": depth, "kernel": kernel, "dim": dim,
+                 "input_length": input_length}
+        for name, v in sizes.items():
+            ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
+            check(ok, f"dilated_cnn {name} {v!r}: expected a positive integer")
         check(kernel % 2 == 1, f"dilated_cnn kernel: expected an odd size, got {kernel}")
+        check(isinstance(per_channel, bool), f"dilated_cnn per_channel {per_channel!r}: expected true or false")
         self.n_channels, self.per_channel = n_channels, per_channel
         self.input_length, self.dim = input_length, dim
         c_in = 1 if per_channel else n_channels
