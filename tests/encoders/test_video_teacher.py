@@ -104,3 +104,24 @@ def test_missing_checkpoint_and_offline_hub_id_are_clear_errors(tmp_path, monkey
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     with pytest.raises(ComodoError, match="huggingface-cli download MCG-NJU/videomae-base --local-dir"):
         VideoTeacher(TeacherConfig(checkpoint="MCG-NJU/videomae-base"))
+
+
+def test_hub_id_loads_from_the_local_hub_cache_offline(videomae_dir, tmp_path):
+    """A checkpoint downloaded once into the Hugging Face cache loads by its hub id with no network."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--someone--videomae-tiny"
+    shutil.copytree(videomae_dir, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    code = ("from comodo.encoders.video import TeacherConfig, VideoTeacher\n"
+            "t = VideoTeacher(TeacherConfig(checkpoint='someone/videomae-tiny'))\n"
+            "print(t.model_type, t.num_frames)\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["videomae", "4"]
