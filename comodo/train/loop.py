@@ -201,6 +201,8 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
         if queue is not None:
             queue.load_state_dict(state["queue"])
         torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:  # dropout on the GPU draws from it
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         start_epoch = int(state["epoch"])
 
     if d.main:
@@ -256,7 +258,7 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
         if d.main:
             with open(out / "log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
-            _save_checkpoint(ckpt_path, config, epoch + 1, student, optimizer, scheduler, queue)
+            _save_checkpoint(ckpt_path, config, epoch + 1, student, optimizer, scheduler, queue, device)
             if progress:
                 print(f"epoch {epoch + 1}/{config.num_epochs}: loss {record['loss']:.4f}, "
                       f"val {record['val_metric']} acc {val_acc:.3f}", file=sys.stderr, flush=True)
@@ -308,10 +310,11 @@ def _same_on_all_ranks(queue: EmbeddingQueue | None, d: _Dist) -> bool | None:
     return all(torch.equal(everyone[0], other) for other in everyone[1:])
 
 
-def _save_checkpoint(path: Path, config, epoch, student, optimizer, scheduler, queue) -> None:
+def _save_checkpoint(path: Path, config, epoch, student, optimizer, scheduler, queue, device) -> None:
     state = {"config": config.to_dict(), "epoch": epoch, "student": student.state_dict(),
              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-             "queue": queue.state_dict() if queue is not None else {}, "torch_rng": torch.get_rng_state()}
+             "queue": queue.state_dict() if queue is not None else {}, "torch_rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         torch.save(state, tmp)

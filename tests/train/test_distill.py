@@ -54,7 +54,8 @@ def test_log_checkpoint_and_config_are_written(teacher_ready, tmp_path):
     assert [r["epoch"] for r in log] == [1, 2]
     assert all(np.isfinite(r["loss"]) and 0 <= r["val_acc"] <= 1 for r in log)
     state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
-    assert {"student", "optimizer", "scheduler", "queue", "torch_rng", "config", "epoch"} <= set(state)
+    assert {"student", "optimizer", "scheduler", "queue", "torch_rng", "cuda_rng", "config", "epoch"} <= set(state)
+    assert state["cuda_rng"] is None  # a CPU run; on a GPU the device's generator state, restored by --resume
     assert state["queue"]["embeddings"].shape == (16, 128)
     saved = json.loads((run / "config.json").read_text())
     assert saved["config"]["learning_rate"] == 3e-4 and saved["config"]["method"] == "comodo"
