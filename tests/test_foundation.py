@@ -41,3 +41,15 @@ def test_cli_help_runs():
     out = subprocess.run([sys.executable, "-m", "comodo", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "COMMAND" in out.stdout
+
+
+def test_seeds_may_be_numpy_integers_but_not_bools_or_floats():
+    import numpy as np
+
+    from comodo.errors import check_seed
+
+    for ok in (0, np.int64(3), 2**32 - 1):
+        check_seed("seed", ok)
+    for bad in (True, 1.0, -1, 2**32, "1"):
+        with pytest.raises(ComodoError, match="seed .*: expected an integer in"):
+            check_seed("seed", bad)

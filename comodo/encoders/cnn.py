@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from comodo.encoders import BACKBONES
 from comodo.encoders.base import Backbone
-from comodo.errors import check
+from comodo.errors import check, is_integer
 
 
 class _Block(nn.Module):
@@ -36,7 +36,7 @@ class DilatedCNN(Backbone):
         sizes = {"n_channels": n_channels, "width": width, "depth": depth, "kernel": kernel, "dim": dim,
                  "input_length": input_length}
         for name, v in sizes.items():
-            ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
+            ok = is_integer(v) and v > 0
             check(ok, f"dilated_cnn {name} {v!r}: expected a positive integer")
         check(kernel % 2 == 1, f"dilated_cnn kernel: expected an odd size, got {kernel}")
         check(isinstance(per_channel, bool), f"dilated_cnn per_channel {per_channel!r}: expected true or false")

@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.svm import SVC
 
-from comodo.errors import ComodoError, check, check_seed
+from comodo.errors import ComodoError, check, check_seed, is_integer
 from comodo.evaluation.arrays import as_labels, as_matrix
 
 
@@ -47,14 +47,14 @@ class SVMConfig:
         def positive(x: object) -> bool:
             return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
-        check(isinstance(self.max_train, int) and self.max_train >= 2, f"SVM max_train {self.max_train!r}: expected ≥ 2")
+        check(is_integer(self.max_train) and self.max_train >= 2, f"SVM max_train {self.max_train!r}: expected ≥ 2")
         check(len(self.c_grid) > 0 and all(positive(c) for c in self.c_grid),
               f"SVM c_grid {self.c_grid!r}: expected one or more finite positive values")
-        check(isinstance(self.cv_folds, int) and self.cv_folds >= 2, f"SVM cv_folds {self.cv_folds!r}: expected ≥ 2")
-        check(isinstance(self.min_per_class, int) and self.min_per_class >= self.cv_folds,
+        check(is_integer(self.cv_folds) and self.cv_folds >= 2, f"SVM cv_folds {self.cv_folds!r}: expected ≥ 2")
+        check(is_integer(self.min_per_class) and self.min_per_class >= self.cv_folds,
               f"SVM min_per_class {self.min_per_class!r}: expected ≥ cv_folds ({self.cv_folds}), or stratified "
               "folds cannot hold every class")
-        check(isinstance(self.min_samples, int) and self.min_samples >= 0,
+        check(is_integer(self.min_samples) and self.min_samples >= 0,
               f"SVM min_samples {self.min_samples!r}: expected ≥ 0")
         check(positive(self.fallback_C), f"SVM fallback_C {self.fallback_C!r}: expected a finite positive number")
         check_seed("SVM seed", self.seed)

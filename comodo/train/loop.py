@@ -45,7 +45,7 @@ def pick_device(name: str) -> torch.device:
         dev = None
     check(dev is not None and dev.type in ("cpu", "cuda"), f"device {name!r}: expected auto, cpu, cuda or cuda:N")
     check(dev.type != "cuda" or torch.cuda.is_available(), f"device {name!r}: CUDA is not available here")
-    check(dev.index is None or dev.index < torch.cuda.device_count(),
+    check(dev.type != "cuda" or dev.index is None or dev.index < torch.cuda.device_count(),
           f"device {name!r}: there are {torch.cuda.device_count()} CUDA devices here")
     return dev
 

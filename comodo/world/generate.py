@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from comodo.data.video import write_video
-from comodo.errors import check, check_seed
+from comodo.errors import check, check_seed, is_integer
 from comodo.io import atomic_dir, stable_hash, write_json
 from comodo.paths import cache_root
 from comodo.world.activities import ACTIVITIES
@@ -66,7 +66,7 @@ def generate(domain: str, size: str = "default", seed: int = 0, root: Path | Non
              workers: int | None = None, verbose: bool = True) -> Path:
     """Generate ``domain`` (or return it if already there); returns its folder."""
     check_seed("world seed", seed)
-    check(workers is None or (isinstance(workers, int) and workers >= 1), f"workers {workers!r}: expected ≥ 1")
+    check(workers is None or (is_integer(workers) and workers >= 1), f"workers {workers!r}: expected ≥ 1")
     spec = _spec(domain, size)
     out = world_dir(domain, size, seed, root)
     if (out / "world.json").exists():
