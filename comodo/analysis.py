@@ -25,12 +25,6 @@ from comodo.threads import one_thread
 from comodo.train.config import DistillConfig
 
 
-def _teacher(config: DistillConfig):
-    from comodo.train.data import teacher_of
-
-    return teacher_of(config)
-
-
 def _student_embeddings(config: DistillConfig, spec, samples) -> np.ndarray:
     """(N, D) L2-normalised projector outputs of ``config``'s finished student (trained if missing)."""
     from comodo.evaluation.run import load_student
@@ -66,13 +60,13 @@ def tour(config: DistillConfig, batch_size: int = 8, seed: int = 0) -> dict:
     from comodo.data import load_split, read_imu
     from comodo.encoders.video import clip_frames
     from comodo.losses import similarity_distributions
-    from comodo.train.data import spec_of
+    from comodo.train.data import spec_of, teacher_of
 
     c = runs.canonical(config)
     spec = spec_of(c)
     train = load_split(spec, "train")
     n = len(train)
-    z_train = np.asarray(teacher_embeddings(_teacher(c), train, progress=False))  # (N, D)
+    z_train = np.asarray(teacher_embeddings(teacher_of(c), train, progress=False))  # (N, D)
     held = np.sort(np.random.RandomState(c.seed).choice(n, c.queue_size, replace=False))  # as distill()
     rest = np.setdiff1d(np.arange(n), held)
     pick = np.sort(np.random.default_rng(seed).choice(rest, min(batch_size, len(rest)), replace=False))
@@ -168,12 +162,12 @@ def embedding_sets(config: DistillConfig, split: str = "test") -> dict:
     """
     from comodo.cache import teacher_embeddings
     from comodo.data import load_split
-    from comodo.train.data import spec_of
+    from comodo.train.data import spec_of, teacher_of
 
     c = runs.canonical(config)
     spec = spec_of(c)
     samples, train = load_split(spec, split), load_split(spec, "train")
-    teacher = _teacher(c)
+    teacher = teacher_of(c)
     return {"labels": np.array([s.label for s in samples]),
             "z_video": np.asarray(teacher_embeddings(teacher, samples, progress=False)),
             "z_before": _student_embeddings(untrained(c), spec, samples),

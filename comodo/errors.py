@@ -1,5 +1,6 @@
 """The one exception users see: a one-line message naming the file or value and what was expected."""
 
+import math
 import numbers
 
 
@@ -16,6 +17,11 @@ def check(condition: bool, message: str) -> None:
 def is_integer(value: object) -> bool:
     """A Python or NumPy integer, not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_positive_number(value: object) -> bool:
+    """A finite Python or NumPy real number > 0, not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def check_seed(name: str, value: object) -> None:

@@ -6,19 +6,16 @@ constants: no gradient flows into them.
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from comodo.errors import check
+from comodo.errors import check, is_positive_number
 
 
 def _check_temperature(name: str, value: float) -> None:
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = is_number and math.isfinite(value) and value > 0
-    check(ok, f"{name} must be a finite positive number, got {value!r}")
+    check(is_positive_number(value), f"{name} must be a finite positive number, got {value!r}")
 
 
 def _check_embeddings(name: str, z: Tensor) -> None:

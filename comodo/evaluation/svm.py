@@ -7,7 +7,6 @@ chosen by grid search with stratified k-fold cross-validation. Accuracy@k comes 
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.svm import SVC
 
-from comodo.errors import ComodoError, check, check_seed, is_integer
+from comodo.errors import ComodoError, check, check_seed, is_integer, is_positive_number
 from comodo.evaluation.arrays import as_labels, as_matrix
 
 
@@ -44,11 +43,8 @@ class SVMConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        def positive(x: object) -> bool:
-            return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
-
         check(is_integer(self.max_train) and self.max_train >= 2, f"SVM max_train {self.max_train!r}: expected ≥ 2")
-        check(len(self.c_grid) > 0 and all(positive(c) for c in self.c_grid),
+        check(len(self.c_grid) > 0 and all(is_positive_number(c) for c in self.c_grid),
               f"SVM c_grid {self.c_grid!r}: expected one or more finite positive values")
         check(is_integer(self.cv_folds) and self.cv_folds >= 2, f"SVM cv_folds {self.cv_folds!r}: expected ≥ 2")
         check(is_integer(self.min_per_class) and self.min_per_class >= self.cv_folds,
@@ -56,7 +52,7 @@ class SVMConfig:
               "folds cannot hold every class")
         check(is_integer(self.min_samples) and self.min_samples >= 0,
               f"SVM min_samples {self.min_samples!r}: expected ≥ 0")
-        check(positive(self.fallback_C), f"SVM fallback_C {self.fallback_C!r}: expected a finite positive number")
+        check(is_positive_number(self.fallback_C), f"SVM fallback_C {self.fallback_C!r}: expected a finite positive number")
         check_seed("SVM seed", self.seed)
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
-from comodo.errors import check, check_seed
+from comodo.errors import check, check_seed, is_positive_number
 
 METHODS = ("comodo", "infonce", "l2", "supervised", "none")
 # The paper's settings; the supervised baseline is fine-tuned 40 epochs at lr 1e-4, batch 48.
@@ -74,8 +73,7 @@ class DistillConfig:
             c.num_epochs = 0
         for name in ("student_temp", "teacher_temp", "infonce_temp", "learning_rate"):
             v = getattr(c, name)
-            check(isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
-                  f"{name.replace('_', '-')} {v!r}: expected a positive number")
+            check(is_positive_number(v), f"{name.replace('_', '-')} {v!r}: expected a positive number")
         check(c.weight_decay >= 0, f"weight-decay {c.weight_decay}: expected ≥ 0")
         check(0 <= c.warmup_frac < 1, f"warmup fraction {c.warmup_frac}: expected in [0, 1)")
         check(c.num_epochs >= (0 if c.method == "none" else 1),

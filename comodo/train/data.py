@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from comodo.data import DataSpec, Sample, load_split, read_imu, resample
+from comodo.data import DataSpec, Sample, read_imu, resample
 from comodo.errors import ComodoError, check
 
 
