@@ -1,4 +1,4 @@
-"""``comodo`` command line: ``world``, ``teacher``, ``distill``, ``evaluate``, ``study``, ``report``.
+"""``comodo`` command line: ``world``, ``teacher``, ``distill``, ``evaluate``, ``egodistill``, ``study``, ``report``.
 
 Every sub-command lives in the module that does the work and registers itself here through
 ``add_parser(subparsers)`` + ``run(args)``; heavy imports happen only when a command runs.
@@ -19,6 +19,7 @@ COMMANDS = {
     "teacher": "comodo.teacher.cli",
     "distill": "comodo.train.cli",
     "evaluate": "comodo.evaluation.cli",
+    "egodistill": "comodo.egodistill.cli",
     "study": "comodo.study",
     "report": "comodo.report",
 }

@@ -1,0 +1,97 @@
+"""What an EgoDistill run trains and evaluates on: per clip, everything the losses read, as arrays.
+
+For a split, :func:`clip_set` gathers (all computed once and cached where they are expensive):
+
+- the selected frames' features ``frames`` (n, N, D_I) from the frozen f_I's per-frame cache;
+- the first and last frame features ``first_last`` (n, 2, D_I) (stage 0's predictor input);
+- the mean-subtracted IMU ``imu`` (n, C, L) (None without the IMU);
+- the teacher's clip feature ``z_video`` (n, D_V) and logits ``teacher_logits`` (n, K), cached;
+- the label index ``y`` (n,) into the sorted train labels, and each clip's video index ``video`` (n,).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from comodo.data import DataSpec, Sample
+from comodo.egodistill.clips import clip_imus, clip_spec, load_clips, video_index
+from comodo.egodistill.config import EgoDistillConfig
+from comodo.errors import ComodoError, check
+
+
+@dataclass
+class ClipSet:
+    """The arrays of one split (see the module docstring for shapes)."""
+
+    clips: list[Sample]
+    frames: np.ndarray
+    first_last: np.ndarray
+    imu: np.ndarray | None
+    z_video: np.ndarray
+    teacher_logits: np.ndarray
+    y: np.ndarray
+    video: np.ndarray
+    videos: list[str]
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+
+def spec_of(config: EgoDistillConfig) -> DataSpec:
+    from comodo.train.data import resolve_spec
+
+    return resolve_spec(config.dataset, config.dataset_path, config.layout, config.world_size, config.world_seed)
+
+
+def teacher_path(config: EgoDistillConfig, progress: bool = False) -> str:
+    """The video classifier Ω of a run: ``config.teacher``, or for ``"embedded"`` the embedded VideoMAE
+    fine-tuned on the run's dataset (:func:`~comodo.egodistill.teacher.finetune_teacher`, cached)."""
+    if config.teacher != "embedded":
+        return config.teacher
+    from comodo.egodistill.teacher import TeacherFinetuneConfig, finetune_teacher
+
+    tc = TeacherFinetuneConfig(dataset=config.dataset, dataset_path=config.dataset_path, layout=config.layout,
+                               world_size=config.world_size, world_seed=config.world_seed, clip_s=config.clip_s)
+    return str(finetune_teacher(tc, progress=progress))
+
+
+def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = False):
+    """``(teacher, image_encoder)``: the frozen Ω and f_I of a run."""
+    from comodo.egodistill.image import load_image_encoder
+    from comodo.egodistill.teacher import VideoClassifier
+
+    teacher = VideoClassifier(teacher_path(config, progress), device=device)
+    image = load_image_encoder(config.image_ckpt, world_size=config.world_size, world_seed=config.world_seed,
+                               device=device)
+    return teacher, image
+
+
+def classes_of(spec: DataSpec, config: EgoDistillConfig) -> list[str]:
+    """The sorted labels of the train split's clips: the class order of the student and the teacher."""
+    return sorted({c.label for c in load_clips(spec, "train", config.clip_s)})
+
+
+def clip_set(config: EgoDistillConfig, spec: DataSpec, split: str, classes: list[str], teacher, image,
+             progress: bool = False) -> ClipSet:
+    """Every array the run needs of ``split`` (``teacher``/``image`` from :func:`load_models`)."""
+    from comodo.egodistill.image import first_last, frame_features, select
+    from comodo.egodistill.teacher import teacher_outputs
+
+    clips = load_clips(spec, split, config.clip_s)
+    unknown = sorted({c.label for c in clips} - set(classes))
+    if unknown:
+        raise ComodoError(f"{spec.root}: label {unknown[0]!r} of the {split} split never occurs in the train split")
+    teacher.check_labels(classes)  # the same label set, or a one-line error naming the teacher
+    z_video, logits = teacher_outputs(teacher, clips, spec.root, progress=progress)
+    logits = logits[:, [list(teacher.labels).index(c) for c in classes]]  # (n, K) in the dataset's class order
+    feats, offsets = frame_features(image, clips, spec.root, progress=progress)
+    frames = select(feats, offsets, config.frames, config.frame_selection, config.seed)  # (n, N, D_I)
+    imu = clip_imus(clip_spec(spec, config.clip_s), clips, config.imu_length) if config.use_imu else None
+    videos, video = video_index(clips)
+    y = np.array([classes.index(c.label) for c in clips], dtype=np.int64)
+    return ClipSet(clips, np.ascontiguousarray(frames, np.float32),
+                   np.ascontiguousarray(first_last(feats, offsets), np.float32), imu,
+                   np.ascontiguousarray(z_video, np.float32), np.ascontiguousarray(logits, np.float32), y,
+                   video, videos)
