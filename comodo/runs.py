@@ -152,12 +152,19 @@ def result(config: DistillConfig, eval_dataset: str | None = None) -> dict:
     return json.loads(path.read_text())  # the same value a cache hit returns (lists, not tuples)
 
 
-def history(config: DistillConfig):
-    """The run's ``log.jsonl`` as a DataFrame: one row per epoch (loss, lr, val_acc, seconds)."""
+def read_log(folder: str | Path):
+    """A run folder's ``log.jsonl`` as a DataFrame: one row per epoch (loss, lr, val_acc, seconds);
+    empty for a run without epochs."""
     import pandas as pd
 
-    lines = (run(config) / "log.jsonl").read_text().splitlines()
+    path = Path(folder) / "log.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
     return pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+
+
+def history(config: DistillConfig):
+    """The run's ``log.jsonl`` as a DataFrame: one row per epoch (loss, lr, val_acc, seconds)."""
+    return read_log(run(config))
 
 
 def teacher_result(dataset: str, world_size: str = "default", world_seed: int = 0, seed: int = 0,

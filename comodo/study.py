@@ -2,9 +2,10 @@
 
 Order: the embedded world (all target domains) and its pre-trained teacher, every run the notebooks
 read (one sweep over all of them, unless ``--only``), then every ``notebooks/NN_*.ipynb`` in order
-(``01_tour`` … ``08_efficiency``), each executed into ``build/notebooks/`` (``build/quick/notebooks/``
-with ``--quick``) with ``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's
-JSON numbers go to ``figures/`` (``build/quick/figures/`` with ``--quick``, so a CI-sized run never overwrites the
+(``01_tour`` … ``08_efficiency``, then ``00_explore``, which reads every cached run), each executed
+into ``build/notebooks/`` (``build/quick/notebooks/`` with ``--quick``) with
+``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's JSON numbers go to
+``figures/`` (``build/quick/figures/`` with ``--quick``, so a CI-sized run never overwrites the
 study's figures). Runs, embeddings and results are cached under ``<data>/cache``: a second
 ``comodo study`` only re-executes the notebooks and redraws.
 
@@ -26,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
-    """The study's notebooks, in order (``notebooks/NN_*.ipynb``)."""
-    return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    """The study's notebooks, in order (``notebooks/NN_*.ipynb``); ``00_explore``, which reads every
+    run the others trained, last."""
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"), key=lambda p: (p.name.startswith("00_"), p.name))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

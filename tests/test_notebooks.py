@@ -28,12 +28,13 @@ FIGURES = {
     "06_umap": ["06_umap", "06_alignment"],
     "07_ablations": ["07_temperatures", "07_projection", "07_reduction"],
     "08_efficiency": ["08_efficiency"],
+    "00_explore": ["00_explore_metric", "00_explore_curve"],  # last: it reads every run the others trained
 }
 Q = experiments.settings(quick=True)
 
 
-def test_the_study_has_eight_notebooks():
-    assert NOTEBOOKS == list(FIGURES)
+def test_the_study_has_eight_notebooks_and_the_explorer_last():
+    assert NOTEBOOKS == list(FIGURES) and NOTEBOOKS[-1] == "00_explore"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
