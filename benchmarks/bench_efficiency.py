@@ -8,7 +8,8 @@ runs), then the teacher/student ratios. Prints a Markdown table and writes
 
 Plan (what is timed, and why):
 
-- students (Mantis-8M, MOMENT-1-small, the dilated CNN, the CNN ``IMUStudent``): batch 1 and batch 32;
+- students (Mantis-8M, MOMENT-1-small, the dilated CNN, the CNN ``IMUStudent``, and EgoDistill's Φ for
+  N = 1, 2, 4 and VisOnly N = 1 from ``comodo.egodistill.efficiency``): batch 1 and batch 32;
 - video teachers (TimeSformer-base, VideoMAE-base): batch 1 and batch 4 by default. One batch-32 forward
   of a video teacher costs 32 × ~400 GFLOPs, about 1.5–3 minutes per teacher on one core, which alone
   would break the benchmark's 3–4 minute budget; their batch-32 cells say "not measured" with the
@@ -21,7 +22,11 @@ Plan (what is timed, and why):
   batch 1); students: one warm-up at each batch, then timed runs for ``--time-budget`` seconds (at least 3,
   at most 50). The median is reported; every run is in the JSON.
 
-Run: ``python benchmarks/bench_efficiency.py`` (about 2.5 minutes on one core of a loaded 2-core machine);
+EgoDistill's rows are also printed beside the paper's Table 3 (``paper_table3_beside_ours``; the JSON's
+``egodistill_table3``).
+
+Run: ``python benchmarks/bench_efficiency.py`` (about 2.5 minutes on one core of a loaded 2-core machine for
+COMODO's models, plus several minutes for EgoDistill's: a batch-32 forward of Φ(N=4) is 128 ResNet-18 passes);
 ``--quick`` for a smoke test (one run per batch, teachers at batch 1 only; writes nothing unless
 ``--out`` is given).
 """
@@ -40,11 +45,12 @@ from pathlib import Path
 import torch
 
 from comodo.efficiency import MODELS, TEACHER, fmt_number, markdown, measure, table
+from comodo.egodistill.efficiency import EGODISTILL_MODELS, paper_table3_beside_ours, table3_markdown
 from comodo.io import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "efficiency.json"
-ORDER = ["timesformer", "videomae", "mantis", "moment", "dilated_cnn", "imu_student"]
+ORDER = ["timesformer", "videomae", "mantis", "moment", "dilated_cnn", "imu_student", *EGODISTILL_MODELS]
 TABLE_BATCHES = (1, 32)
 PAPER_GMACS = {"videomae": "180 (VideoMAE paper, 16×224²)", "timesformer": "196 (0.59 TFLOPs for 3 views)"}
 
@@ -172,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "Not measured: video decoding and image preprocessing before the teachers; the teachers' never-trained "
         "projection head (1.8 M params, 3.7 MFLOPs). MOMENT's parameters exclude the T5 token-embedding table "
         "(16.4 M, never used for series) and the reconstruction head. EgoDistill reports ~200× fewer GFLOPs "
-        "for its student than for its video model.",
+        "for its student than for its video model (MotionFormer, 369.51 GMACs; VideoMAE-base is 180).",
     ]
     cpu_text = cpu_time_markdown(rows)
     print(text)
@@ -183,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for note in notes:
         print("- " + note)
+    table3 = paper_table3_beside_ours(results, batch_sizes=TABLE_BATCHES) if "videomae" in args.models else []
+    table3_text = table3_markdown(table3, TABLE_BATCHES) if table3 else ""
+    if table3_text:
+        print("\nEgoDistill beside the paper's Table 3 (its GFLOPs are fvcore's, = GMACs; its runtime: A40 GPU, "
+              "batch 32):\n")
+        print(table3_text)
     print(f"\nbenchmark runtime: {runtime_s:.0f} s")
     if out is not None:
         write_json(out, {
@@ -191,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             "git_commit": _git_commit(),
             "argv": sys.argv[1:] if argv is None else list(argv),
             "environment": {**_versions(), "cpu": _cpu_model(), "cpu_count": os.cpu_count(),
+                            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
                             "threads": args.threads, "platform": platform.platform()},
             "plan": {"teacher_batch_sizes": list(teacher_batches),
                      "student_batch_sizes": list(args.student_batch_sizes), "table_batch_sizes": list(TABLE_BATCHES),
@@ -199,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             "notes": notes,
             "markdown": text,
             "markdown_cpu_time": cpu_text,
+            "markdown_egodistill_table3": table3_text,
+            "egodistill_table3": table3,
             "table": rows,
             "results": results,
         })
