@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         s.set_defaults(run=_train, stage=name)
 
     e = steps.add_parser("evaluate", help="per-clip / per-video top-1, per class, reconstruction of z_V")
-    e.add_argument("--run", required=True, help="a finished stage-1 run folder")
+    e.add_argument("--run", dest="run_dir", required=True, help="a finished stage-1 run folder")
     e.add_argument("--split", default="test")
     e.add_argument("--device", default="cpu")
     e.add_argument("--quiet", action="store_true")
@@ -142,8 +142,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from comodo.egodistill.evaluate import evaluate_run
     from comodo.io import write_json
 
-    result = evaluate_run(args.run, split=args.split, device=args.device, progress=not args.quiet)
-    write_json(Path(args.run) / f"results_{args.split}.json", result)
+    result = evaluate_run(args.run_dir, split=args.split, device=args.device, progress=not args.quiet)
+    write_json(Path(args.run_dir) / f"results_{args.split}.json", result)
     brief = {who: {k: result[who][k] for k in ("clip_top1", "video_top1")} for who in ("student", "teacher")}
     brief["reconstruction"] = result["student"]["reconstruction"]
     print(json.dumps(brief, indent=2))

@@ -54,7 +54,7 @@ class EgoDistillConfig:
     frames: int = 1
     frame_selection: str = "uniform"
     use_imu: bool = True
-    imu_options: dict = field(default_factory=dict)  # DilatedCNN options (width, depth, kernel, dim)
+    imu_options: dict = field(default_factory=dict)  # f_M's DilatedCNN options (width, depth, kernel, dim)
     gru_hidden: int = 512
     fusion_hidden: int = 1024
     # Losses
@@ -78,8 +78,13 @@ class EgoDistillConfig:
 
     def resolved(self) -> "EgoDistillConfig":
         """Validate every value (one clear error per bad value); return a copy with lists normalised."""
-        c = dataclasses.replace(self, imu_options=dict(self.imu_options), losses=list(self.losses),
+        from comodo.egodistill.student import IMU_DEFAULTS
+
+        # f_M's options resolved, so a saved run names its whole architecture
+        c = dataclasses.replace(self, imu_options={**IMU_DEFAULTS, **self.imu_options}, losses=list(self.losses),
                                 milestones=[float(m) for m in self.milestones])
+        unknown_opts = sorted(set(c.imu_options) - set(IMU_DEFAULTS))
+        check(not unknown_opts, f"imu option(s) {unknown_opts}: expected some of {sorted(IMU_DEFAULTS)}")
         check(c.stage in STAGES, f"stage {c.stage!r}: expected one of {', '.join(STAGES)}")
         check_clip_settings(c.clip_s, c.frames, c.frame_selection)
         check(is_integer(c.imu_length) and c.imu_length >= 8, f"imu-length {c.imu_length!r}: expected an integer ≥ 8")

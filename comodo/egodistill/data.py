@@ -64,7 +64,7 @@ def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = 
 
     teacher = VideoClassifier(teacher_path(config, progress), device=device)
     image = load_image_encoder(config.image_ckpt, world_size=config.world_size, world_seed=config.world_seed,
-                               device=device)
+                               device=device, verbose=progress)
     return teacher, image
 
 
@@ -76,8 +76,8 @@ def classes_of(spec: DataSpec, config: EgoDistillConfig) -> list[str]:
 def clip_set(config: EgoDistillConfig, spec: DataSpec, split: str, classes: list[str], teacher, image,
              progress: bool = False) -> ClipSet:
     """Every array the run needs of ``split`` (``teacher``/``image`` from :func:`load_models`)."""
-    from comodo.egodistill.image import first_last, frame_features, select
-    from comodo.egodistill.teacher import teacher_outputs
+    from comodo.egodistill.frame_cache import first_last, frame_features, select
+    from comodo.egodistill.teacher_cache import teacher_outputs
 
     clips = load_clips(spec, split, config.clip_s)
     unknown = sorted({c.label for c in clips} - set(classes))

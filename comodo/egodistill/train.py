@@ -70,7 +70,10 @@ def load_student(run_dir: str | Path) -> tuple[EgoDistillStudent, EgoDistillConf
     sizes = state["sizes"]
     student = build_student(config, sizes["image_dim"], sizes["feature_dim"], len(state["classes"]),
                             sizes["n_channels"])
-    student.load_state_dict(state["student"])
+    try:
+        student.load_state_dict(state["student"])
+    except RuntimeError as e:
+        raise ComodoError(f"{path}: the saved student does not fit its config ({str(e).splitlines()[0]})") from None
     return student.eval(), config, list(state["classes"])
 
 
@@ -82,8 +85,9 @@ def _init_from(student: EgoDistillStudent, config: EgoDistillConfig, init: Path)
           f"--init {init}: pre-trained with {c0.pretrain!r} but --pretrain is {config.pretrain!r}")
     same = ("dataset", "dataset_path", "world_size", "world_seed", "clip_s", "frames", "use_imu", "image_ckpt")
     diff = [k for k in same if getattr(c0, k) != getattr(config, k)]
-    check(not diff, f"--init {init}: its {diff[0]} {getattr(c0, diff[0])!r} differs from this run's "
-                    f"{getattr(config, diff[0])!r}")
+    if diff:
+        raise ComodoError(f"--init {init}: its {diff[0]} {getattr(c0, diff[0])!r} differs from this run's "
+                          f"{getattr(config, diff[0])!r}")
     try:
         student.load_state_dict(s0.state_dict())
     except RuntimeError as e:
