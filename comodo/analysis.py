@@ -66,7 +66,7 @@ def tour(config: DistillConfig, batch_size: int = 8, seed: int = 0) -> dict:
     spec = spec_of(c)
     train = load_split(spec, "train")
     n = len(train)
-    z_train = np.asarray(teacher_embeddings(teacher_of(c), train, progress=False))  # (N, D)
+    z_train = np.asarray(teacher_embeddings(teacher_of(c), train, progress=False, dataset_root=spec.root))  # (N, D)
     held = np.sort(np.random.RandomState(c.seed).choice(n, c.queue_size, replace=False))  # as distill()
     rest = np.setdiff1d(np.arange(n), held)
     pick = np.sort(np.random.default_rng(seed).choice(rest, min(batch_size, len(rest)), replace=False))
@@ -169,11 +169,11 @@ def embedding_sets(config: DistillConfig, split: str = "test") -> dict:
     samples, train = load_split(spec, split), load_split(spec, "train")
     teacher = teacher_of(c)
     return {"labels": np.array([s.label for s in samples]),
-            "z_video": np.asarray(teacher_embeddings(teacher, samples, progress=False)),
+            "z_video": np.asarray(teacher_embeddings(teacher, samples, progress=False, dataset_root=spec.root)),
             "z_before": _student_embeddings(untrained(c), spec, samples),
             "z_after": _student_embeddings(c, spec, samples),
             "labels_train": np.array([s.label for s in train]),
-            "z_video_train": np.asarray(teacher_embeddings(teacher, train, progress=False)),
+            "z_video_train": np.asarray(teacher_embeddings(teacher, train, progress=False, dataset_root=spec.root)),
             "dataset": c.dataset, "split": split}
 
 

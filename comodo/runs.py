@@ -3,8 +3,12 @@
 A run lives in ``<cache>/runs/<key>/`` (``<cache>`` = :func:`comodo.paths.cache_root`), where ``key``
 hashes the resolved :class:`~comodo.train.config.DistillConfig` together with the keys of the world
 it reads and of the embedded teacher, so a regenerated world or a re-trained teacher gets new runs
-instead of stale ones. The folder is what ``comodo distill --out`` writes (``config.json``,
-``log.jsonl``, ``checkpoints/last.pt``, ``student.pt``) plus:
+instead of stale ones. A run on your own dataset (``dataset_path``) is keyed by its files instead:
+the split files and every sample's IMU file (and timestamps file), video (when the method uses the
+teacher) and the dataset root, one stat each (:func:`dataset_identity`); a teacher from a local
+folder adds its files' stats. A changed file gives a new run; a missing one is an error. The folder
+is what ``comodo distill --out`` writes (``config.json``, ``log.jsonl``, ``checkpoints/last.pt``,
+``student.pt``) plus:
 
     key.json                 what the key was computed from
     results_<dataset>.json   the SVM protocol of the student on <dataset> (cross-dataset if it differs)
@@ -84,20 +88,76 @@ def canonical(config: DistillConfig) -> DistillConfig:
     return dataclasses.replace(c, **reset).resolved()
 
 
+TEACHER_METHODS = ("comodo", "infonce", "l2")  # the methods that read teacher embeddings (and so videos)
+SPLITS = ("train", "val", "test")  # what training (train, val) and evaluation (train, test) read
+
+
+def dataset_identity(config: DistillConfig) -> dict:
+    """What a run on the user's dataset (``config.dataset_path``) reads from it, one stat per file.
+
+    The resolved :class:`~comodo.data.DataSpec` (values from ``comodo.json`` included) and, for each
+    of train/val/test that exists, the split file's :func:`~comodo.data.file_identity` and the
+    :func:`~comodo.data.samples_identity` of its samples: their IMU files, their videos when the
+    method uses the teacher, and the dataset root; plus the ``<imu stem>_timestamps.npy`` files the
+    ego4d and generic layouts pair by. Listing the splits reads the split files and probes the
+    videos, as training does. A missing file is a :class:`~comodo.errors.ComodoError`.
+    """
+    from comodo.data import file_identity, load_split, samples_identity
+    from comodo.data.layout import split_file
+    from comodo.train.data import spec_of
+
+    c = config.resolved()
+    spec = spec_of(c)
+    fields = {k: v for k, v in dataclasses.asdict(spec).items() if k != "root"}
+    out: dict = {"spec": fields, "splits": {}}
+    for split in SPLITS:
+        path = split_file(spec, split)
+        if not path.is_file():
+            continue
+        samples = load_split(spec, split)
+        timestamps = sorted({s.imu_path.with_name(f"{s.imu_path.stem}_timestamps.npy") for s in samples})
+        out["splits"][split] = {
+            "file": file_identity(path, spec.root, "split file"),
+            "samples": samples_identity(samples, spec.root, video=c.method in TEACHER_METHODS, imu=True),
+            "timestamps": [file_identity(t, spec.root, "IMU timestamps") for t in timestamps if t.is_file()],
+        }
+    return out
+
+
+def checkpoint_identity(video_ckpt: str) -> list[dict] | None:
+    """The stats of every file of a teacher given as a local folder (``None``: a hub id or ``embedded``)."""
+    from comodo.data import file_identity
+
+    folder = Path(video_ckpt)
+    if video_ckpt == "embedded" or not folder.is_dir():
+        return None  # the embedded teacher is named by teacher_key, a hub snapshot by its revision
+    return [file_identity(p, folder, "teacher file") for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
 def run_key_inputs(config: DistillConfig) -> dict:
-    """What a run's key hashes: the canonical config, and the world and teacher it depends on."""
+    """What a run's key hashes: the canonical config, the world it reads (or, on a user's dataset,
+    :func:`dataset_identity`) and the teacher (the embedded one's key, or a local folder's files)."""
     c = canonical(config)
     inputs: dict = {"config": c.to_dict()}
     if c.dataset_path is None:
         inputs["world"] = world_keys(c.world_size, c.world_seed)
-    if c.video_ckpt == "embedded" and c.method in ("comodo", "infonce", "l2"):
-        inputs["teacher"] = teacher_key(c.world_size, c.world_seed)
+    else:
+        inputs["dataset"] = dataset_identity(c)
+    if c.method in TEACHER_METHODS:
+        if c.video_ckpt == "embedded":
+            inputs["teacher"] = teacher_key(c.world_size, c.world_seed)
+        elif (files := checkpoint_identity(c.video_ckpt)) is not None:
+            inputs["teacher_files"] = files
     return inputs
 
 
 def run_dir(config: DistillConfig) -> Path:
     """The cache folder of ``config``'s run (it may not exist yet)."""
-    return cache_root() / "runs" / stable_hash(run_key_inputs(config))
+    return _dir_of(run_key_inputs(config))
+
+
+def _dir_of(inputs: dict) -> Path:
+    return cache_root() / "runs" / stable_hash(inputs)
 
 
 # ------------------------------------------------------------------------------------ one run
@@ -110,7 +170,8 @@ def run(config: DistillConfig, progress: bool = False) -> Path:
     from comodo.train.loop import distill
 
     config = canonical(config)
-    out = run_dir(config)
+    inputs = run_key_inputs(config)  # once: a run on a user's dataset stats its files for it
+    out = _dir_of(inputs)
     if (out / "student.pt").exists():
         return out
     resume = (out / "checkpoints" / "last.pt").exists()
@@ -125,7 +186,7 @@ def run(config: DistillConfig, progress: bool = False) -> Path:
             print(f"comodo: cannot resume {out}; training it again from the start", file=sys.stderr)
             shutil.rmtree(out)
             distill(config, out, resume=False, progress=progress)
-    write_json(out / "key.json", run_key_inputs(config))
+    write_json(out / "key.json", inputs)
     # A finished run is never resumed: drop its optimizer checkpoint (~10 MB; student.pt stays).
     (out / "checkpoints" / "last.pt").unlink(missing_ok=True)
     with contextlib.suppress(OSError):
@@ -177,6 +238,8 @@ def teacher_result(dataset: str, world_size: str = "default", world_seed: int = 
               "seed": seed, "video_ckpt": video_ckpt}
     if video_ckpt == "embedded":
         inputs["teacher"] = teacher_key(world_size, world_seed)
+    elif (files := checkpoint_identity(video_ckpt)) is not None:
+        inputs["teacher_files"] = files
     path = cache_root() / "results" / f"teacher-{dataset}-{stable_hash(inputs)}.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -263,7 +326,7 @@ def _warm_teacher(config: dict) -> None:
     spec = spec_of(c)
     teacher = teacher_of(c)
     for samples in (keep_clips(load_split(spec, "train"), c.num_clips, c.seed), load_split(spec, "val")):
-        teacher_embeddings(teacher, samples, progress=False)
+        teacher_embeddings(teacher, samples, progress=False, dataset_root=spec.root)
 
 
 def _init_worker() -> None:
@@ -317,9 +380,10 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
 
     configs = [canonical(c) for c in configs]
     eval_datasets = list(eval_datasets)
+    dirs = [run_dir(c) for c in configs]  # once each: a run on a user's dataset stats its files for it
     unique: dict[Path, DistillConfig] = {}
-    for c in configs:
-        unique.setdefault(run_dir(c), c)
+    for d, c in zip(dirs, configs):
+        unique.setdefault(d, c)
     cached = {d: c for d, c in unique.items()
               if (d / "student.pt").exists()
               and all((d / f"results_{e or c.dataset}.json").exists() for e in eval_datasets)}
@@ -372,7 +436,7 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
                 res, s = _job(c.to_dict(), eval_datasets)
                 finished(d, c, res, s)
     bar.close()
-    return [done[run_dir(c)][i] for c in configs for i in range(len(eval_datasets))]
+    return [done[d][i] for d in dirs for i in range(len(eval_datasets))]
 
 
 # ---------------------------------------------------------------------------------------- tables

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from comodo import experiments, runs
@@ -91,6 +95,79 @@ def test_run_key_includes_world_and_teacher():
     assert set(inputs) == {"config", "world", "teacher"}
     assert set(inputs["world"]) >= {"ego4d", "egoexo4d", "mmea", "teacher"}
     assert "teacher" not in runs.run_key_inputs(_config(method="supervised"))
+
+
+def test_world_run_key_is_what_it_was():
+    """World runs are keyed by config, world and teacher only, so the study's cached runs stay valid."""
+    c = _config()
+    assert runs.run_key_inputs(c) == {"config": runs.canonical(c).to_dict(), "world": runs.world_keys("quick"),
+                                      "teacher": runs.teacher_key("quick")}
+
+
+@pytest.fixture
+def user_dataset(quick_world, tmp_path) -> Path:
+    """A user's ego4d-layout dataset: a copy of the quick world's."""
+    root = tmp_path / "mine"
+    shutil.copytree(quick_world("ego4d"), root)
+    return root
+
+
+def _later(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**10))
+
+
+def test_run_key_of_a_users_dataset_follows_its_files(user_dataset, tmp_path):
+    from comodo.data import DataSpec, load_split
+    from comodo.errors import ComodoError
+
+    distill = _config(dataset_path=str(user_dataset))
+    supervised = _config(dataset_path=str(user_dataset), method="supervised")
+    inputs = runs.run_key_inputs(distill)
+    assert "world" not in inputs and set(inputs["dataset"]["splits"]) == {"train", "val", "test"}
+    assert runs.run_key_inputs(distill) == inputs  # files left alone: the same run
+    train = load_split(DataSpec(layout="ego4d", root=user_dataset), "train")
+    configs = {c.method: c for c in (distill, supervised)}
+    keys = {m: runs.run_dir(c) for m, c in configs.items()}
+
+    def changed() -> dict[str, bool]:
+        now = {m: runs.run_dir(c) for m, c in configs.items()}
+        out = {m: now[m] != keys[m] for m in configs}
+        keys.update(now)
+        return out
+
+    _later(train[0].video_path)  # a re-encoded video: only the runs that read videos change
+    assert changed() == {"comodo": True, "supervised": False}
+    _later(train[0].imu_path)
+    assert changed() == {"comodo": True, "supervised": True}
+    with (user_dataset / "test.txt").open("a") as f:
+        f.write("# a comment changes no sample, but the file changed\n")
+    assert changed() == {"comodo": True, "supervised": True}
+    n = load_split(DataSpec(layout="ego4d", root=user_dataset), "train")[0]
+    times = np.arange(np.load(n.imu_path).shape[1]) / 200.0  # (T,) s: the same windows, now by timestamps
+    np.save(n.imu_path.with_name(f"{n.imu_path.stem}_timestamps.npy"), times)
+    assert changed() == {"comodo": True, "supervised": True}
+    other = tmp_path / "other"
+    shutil.copytree(user_dataset, other)  # the same files elsewhere: another dataset
+    assert runs.run_dir(_config(dataset_path=str(other))) != runs.run_dir(distill)
+    train[1].video_path.unlink()
+    with pytest.raises(ComodoError, match="video .*: file not found"):
+        runs.run_dir(distill)
+    runs.run_dir(supervised)  # does not read videos
+
+
+def test_teacher_from_a_local_folder_is_keyed_by_its_files(tmp_path):
+    folder = tmp_path / "teacher"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"weights")
+    files = runs.checkpoint_identity(str(folder))
+    assert [f["path"] for f in files] == ["config.json", "model.safetensors"]
+    assert runs.checkpoint_identity("embedded") is None and runs.checkpoint_identity("org/hub-id") is None
+    key = runs.run_dir(_config(video_ckpt=str(folder)))
+    _later(folder / "model.safetensors")
+    assert runs.checkpoint_identity(str(folder)) != files
+    assert runs.run_dir(_config(video_ckpt=str(folder))) != key
 
 
 def test_grid_is_the_product():

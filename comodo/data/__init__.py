@@ -6,8 +6,11 @@ folder. ``load_split(spec, "train")`` lists the :class:`Sample` windows of a spl
 video side is read with :func:`read_frames` over ``sample.start_s … sample.end_s``. Each layout's
 module docstring describes its files: :mod:`comodo.data.ego4d`, :mod:`comodo.data.mmea`,
 :mod:`comodo.data.generic` (your own data); the pairing rules are in :mod:`comodo.data.windows`.
+Every cache of results computed from a dataset's files includes their :func:`samples_identity` /
+:func:`file_identity` in its key (:mod:`comodo.data.identity`).
 """
 
+from comodo.data.identity import file_identity, samples_identity
 from comodo.data.imu import resample, validate_imu
 from comodo.data.layout import LAYOUTS, Layout, get_layout, load_split, read_imu
 from comodo.data.spec import DataSpec, Sample
@@ -20,6 +23,7 @@ __all__ = [
     "Layout",
     "Sample",
     "VideoInfo",
+    "file_identity",
     "frame_range",
     "get_layout",
     "load_split",
@@ -28,6 +32,7 @@ __all__ = [
     "read_imu",
     "resample",
     "sample_indices",
+    "samples_identity",
     "validate_imu",
     "write_video",
 ]

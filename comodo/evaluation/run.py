@@ -82,8 +82,8 @@ def evaluate_teacher(dataset: str, video_ckpt: str = "embedded", dataset_path: s
     train, test = load_split(spec, "train"), load_split(spec, "test")
     y_train, y_test = labels_of(train), labels_of(test)
     check_labels(y_train, y_test, "test", str(spec.root))
-    f_train = np.asarray(teacher_embeddings(teacher, train, pooled=True))
-    f_test = np.asarray(teacher_embeddings(teacher, test, pooled=True))
+    f_train = np.asarray(teacher_embeddings(teacher, train, pooled=True, dataset_root=spec.root))
+    f_test = np.asarray(teacher_embeddings(teacher, test, pooled=True, dataset_root=spec.root))
     result = svm_protocol(f_train, y_train, f_test, y_test, svm)
     return {"kind": "teacher", **_clean(result), "method": "video_teacher", "eval_dataset": dataset,
             "eval_root": str(spec.root), "video_ckpt": video_ckpt, "teacher": teacher.describe() | {"processor": None},

@@ -117,8 +117,8 @@ def _prepare(config: DistillConfig, d: _Dist, progress: bool):
                       f"the teacher's embeddings have {teacher.dim} dimensions (--video-ckpt {config.video_ckpt}, "
                       f"projection {config.projection!r}) but the student's projector outputs --mlp-output-dim "
                       f"{config.mlp_output_dim}; pass --mlp-output-dim {teacher.dim}")
-                z_train = teacher_embeddings(teacher, train, progress=progress and d.main)
-                z_val = teacher_embeddings(teacher, val, progress=progress and d.main)
+                z_train = teacher_embeddings(teacher, train, progress=progress and d.main, dataset_root=spec.root)
+                z_val = teacher_embeddings(teacher, val, progress=progress and d.main, dataset_root=spec.root)
                 teacher_info = teacher.describe()
                 teacher_info.pop("processor", None)
                 del teacher
