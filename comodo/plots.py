@@ -43,12 +43,19 @@ HUE_COLORS = ("#2f6fb0", "#d6452e", "#4a9a4a", "#7b4fa0", "#e69f00", "#56b4e9")
 
 
 def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
-    """Build the figure under :data:`STYLE` (fonts, sizes) whatever the caller's rcParams."""
+    """Build the figure under :data:`STYLE` (fonts, sizes) whatever the caller's rcParams.
+
+    In a Jupyter kernel the first figure starts the inline backend, which turns interactive mode on;
+    leaving ``rc_context`` would turn it off again and no later figure would be shown in the notebook.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs) -> Figure:
         with plt.rc_context(STYLE):
-            return fn(*args, **kwargs)
+            fig = fn(*args, **kwargs)
+            interactive = plt.isinteractive()
+        plt.interactive(interactive)
+        return fig
 
     return wrapper
 

@@ -211,3 +211,16 @@ def test_efficiency():
     assert not plots.efficiency(rows, "other", None).axes[1].get_lines()  # no reference line
     with pytest.raises(ValueError, match="teacher"):
         plots.efficiency(rows, "small")
+
+
+def test_every_figure_is_shown_in_a_jupyter_kernel():
+    """The first figure starts Jupyter's inline backend inside rc_context; later ones must still be shown."""
+    import nbclient
+    import nbformat
+
+    cells = ["import numpy as np\nfrom comodo import plots", *["plots.tour_queue(np.full((3, 5), -1), 2);"] * 2]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    assert [any("image/png" in o.get("data", {}) for o in c.outputs) for c in nb.cells[1:]] == [True, True]
