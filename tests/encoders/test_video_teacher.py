@@ -109,15 +109,12 @@ def test_missing_checkpoint_and_offline_hub_id_are_clear_errors(tmp_path, monkey
 def test_hub_id_loads_from_the_local_hub_cache_offline(videomae_dir, tmp_path):
     """A checkpoint downloaded once into the Hugging Face cache loads by its hub id with no network."""
     import os
-    import shutil
     import subprocess
     import sys
 
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    repo = tmp_path / "hub" / "models--someone--videomae-tiny"
-    shutil.copytree(videomae_dir, repo / "snapshots" / commit)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
+    from hub_cache import populate_hub_cache
+
+    populate_hub_cache(videomae_dir, "someone/videomae-tiny", tmp_path / "hub")
     code = ("from comodo.encoders.video import TeacherConfig, VideoTeacher\n"
             "t = VideoTeacher(TeacherConfig(checkpoint='someone/videomae-tiny'))\n"
             "print(t.model_type, t.num_frames)\n")
