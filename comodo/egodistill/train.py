@@ -35,7 +35,7 @@ from comodo.egodistill.losses import distill_loss, pretrain_loss
 from comodo.egodistill.student import EgoDistillStudent
 from comodo.errors import ComodoError, check
 from comodo.io import atomic_path, write_json
-from comodo.train.checkpoint import load_state, restore_state, save_state
+from comodo.train.checkpoint import load_state, remove_partial_writes, restore_state, save_state
 from comodo.train.loop import _Dist, pick_device
 
 
@@ -111,6 +111,7 @@ def train(config: EgoDistillConfig, out: str | Path, resume: bool = False, progr
     state = None
     if resume:
         check(ckpt_path.exists(), f"--resume: no checkpoint at {ckpt_path}; start the run without --resume")
+        remove_partial_writes(ckpt_path.parent)  # a write cut short by a kill; last.pt itself is whole
         state = load_state(ckpt_path)
         check(EgoDistillConfig.from_dict(state["config"]).resolved() == config,
               f"--resume: the settings differ from the run in {out}; resume with the same settings or use another --out")

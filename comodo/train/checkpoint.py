@@ -25,6 +25,15 @@ def save_state(path: Path, config: dict, epoch: int, stateful: Mapping[str, Any]
         torch.save(state, tmp)
 
 
+def remove_partial_writes(folder: Path) -> list[Path]:
+    """Delete the temporary files of atomic writes that a killed process left in ``folder`` (never the
+    files themselves: those are only ever replaced whole). Returns what was removed."""
+    stale = sorted(Path(folder).glob(".*.tmp")) if Path(folder).is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def load_state(path: Path) -> dict:
     """A checkpoint written by :func:`save_state` (tensors only: ``weights_only``)."""
     try:
