@@ -196,12 +196,12 @@ def filter_runs(df, method=None, domain=None, student=None, queue_size=None, see
     """
     keep = np.ones(len(df), dtype=bool)
     given = dict(method=method, domain=domain, student=student, queue_size=queue_size, seed=seed,
-                 world_size=world_size)
+                 world_size=world_size, evaluated_on=None if evaluated_on == SAME else evaluated_on)
     for name, value in given.items():
         accepted = _values(value)
         if accepted is None:
             continue
-        col = df[FILTERS[name]]
+        col = df[{**FILTERS, "evaluated_on": "eval_dataset"}[name]]
         present = set(col.dropna().tolist())
         for v in accepted:
             check(not len(df) or v in present,
@@ -209,8 +209,6 @@ def filter_runs(df, method=None, domain=None, student=None, queue_size=None, see
         keep &= col.isin(accepted).to_numpy()
     if evaluated_on == SAME:
         keep &= (df["eval_dataset"] == df["train_dataset"]).to_numpy()
-    elif _values(evaluated_on) is not None:
-        keep &= df["eval_dataset"].isin(_values(evaluated_on)).to_numpy()
     return df[keep].reset_index(drop=True)
 
 

@@ -117,6 +117,8 @@ def test_filters(root):
         explore.filter_runs(df, method="comodoo")
     with pytest.raises(ComodoError, match="queue_size 99"):
         explore.filter_runs(df, queue_size=99)
+    with pytest.raises(ComodoError, match=r"evaluated_on 'ego5d': no cached run has it \(have: ego4d, mmea\)"):
+        explore.filter_runs(df, evaluated_on="ego5d")
 
 
 def test_default_world(root):
