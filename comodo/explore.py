@@ -282,14 +282,21 @@ def plot_metric(df, metric: str = "acc1", setting: str = "queue_size", hue: str 
     return fig
 
 
+def first_trained(df) -> str | None:
+    """The folder of the first run of ``df`` that has a training log (else the first run; ``None``: empty)."""
+    trained = df[df["final_loss"].notna()]
+    rows = trained if len(trained) else df
+    return str(rows["path"].iloc[0]) if len(rows) else None
+
+
 @_styled
 def plot_curve(df, path: str | None = None) -> Figure:
     """The training log of one run of ``df`` (its folder ``path``; default: the first run that trained):
     every logged number per epoch."""
     if not len(df):
         return _message("no run selected")
-    trained = df[df["final_loss"].notna()]
-    rows = df[df["path"] == str(path)] if path is not None else (trained if len(trained) else df).iloc[:1]
+    path = first_trained(df) if path is None else str(path)
+    rows = df[df["path"] == path]
     check(len(rows) > 0, f"run {path}: not in this table")
     row = rows.iloc[0]
     log = READERS.get(row["reader"]).log(Path(row["path"]))
@@ -342,7 +349,7 @@ def controls(df, metric: str = "acc1", setting: str = "queue_size", hue: str = "
     def dropdown(description: str, values: list, value) -> "w.Dropdown":
         opts = [(_tick(v), v) for v in values]
         return w.Dropdown(options=opts, value=value if value in values else values[0], description=description,
-                          layout=w.Layout(width="210px"), style={"description_width": "80px"})
+                          layout=w.Layout(width="225px"), style={"description_width": "90px"})
 
     pick = {name: dropdown(name.replace("_", " "), [ALL] + options(df, col), filters.get(name, ALL))
             for name, col in FILTERS.items()}
@@ -351,7 +358,7 @@ def controls(df, metric: str = "acc1", setting: str = "queue_size", hue: str = "
     axes = {"metric": dropdown("metric", list(METRICS), metric), "setting": dropdown("against", list(SETTINGS),
             setting), "hue": dropdown("colour by", list(SETTINGS), hue)}
     count, plot_out, curve_out = w.HTML(), w.Output(), w.Output()
-    run = w.Dropdown(description="run", layout=w.Layout(width="640px"), style={"description_width": "80px"})
+    run = w.Dropdown(description="run", layout=w.Layout(width="640px"), style={"description_width": "90px"})
 
     def view():
         return filter_runs(df, **{k: p.value for k, p in pick.items()})
@@ -362,8 +369,10 @@ def controls(df, metric: str = "acc1", setting: str = "queue_size", hue: str = "
         _show(plot_out, plot_metric(v, **{k: a.value for k, a in axes.items()}) if len(df)
               else _message(empty_text().replace(": ", ":\n", 1)))
         runs_of_view = v.drop_duplicates("path")
+        keep = run.value if run.value in set(runs_of_view["path"]) else first_trained(runs_of_view)
         run.options = [(f"{r.label} · {r.world_size} world · {Path(r.path).name}", r.path)
                        for r in runs_of_view.itertuples()]
+        run.value = keep  # the run shown stays while it is selected; else the first that trained
 
     def curve(_=None) -> None:
         _show(curve_out, plot_curve(df, run.value) if run.value else _message("no run selected"))

@@ -178,9 +178,14 @@ def test_controls_redraw_when_a_control_changes(root, monkeypatch):
     count = next(w for w in box.children if isinstance(w, ipywidgets.HTML) and "runs" in w.value)
     run = next(w for w in box.children if isinstance(w, ipywidgets.Dropdown) and w.description == "run")
     assert drops["method"].value == "comodo" and count.value.startswith("<b>3</b> runs")
-    assert [Path(p).name for _, p in run.options] == ["c", "a", "b"]
+    assert [Path(p).name for _, p in run.options] == ["c", "a", "b"] and Path(run.value).name == "c"
+    run.value = str(root / "runs" / "b")
+    drops["seed"].value = 1
+    assert Path(run.value).name == "b"  # still selected: it stays
+    drops["seed"].value = explore.ALL
     drops["queue size"].value = 8
     assert count.value.startswith("<b>1</b> runs") and [Path(p).name for _, p in run.options] == ["c"]
+    assert Path(run.value).name == "c"
     drops["method"].value = explore.ALL
     drops["queue size"].value = explore.ALL
     drops["evaluated on"].value = explore.ALL

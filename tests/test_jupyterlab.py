@@ -18,7 +18,8 @@ with its outputs, and changing one of the explorer's controls redraws its figure
   with ``quick=True`` and a temporary ``figures_dir``; cells are run by JupyterLab's
   ``notebook:run-all-cells`` command (``window.jupyterapp``, exposed by ``--LabApp.expose_app_in_browser``).
 
-The executed tour's screenshot is saved as ``build/jupyterlab_tour.png``.
+Screenshots: ``build/jupyterlab_tour.png`` (the executed tour), ``build/jupyterlab_explore.png``
+(the explorer's controls after the change).
 """
 
 from __future__ import annotations
@@ -337,6 +338,8 @@ def test_explore_in_jupyterlab_redraws_when_a_control_changes(lab, page):
                             "return i && i.complete && i.getAttribute('src') !== src; }", arg=before,
                             timeout=30_000)
         changed.update(before=before, after=plot.get_attribute("src"))
+        p.locator(".comodo-explore").scroll_into_view_if_needed()
+        p.screenshot(path=str(ROOT / "build" / "jupyterlab_explore.png"))
 
     run = run_all(page, lab, "00_explore", then=change_metric)
     check(run, min_images=len(FIGURES["00_explore"]) + 2)  # the static figures and the widgets' two
