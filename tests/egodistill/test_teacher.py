@@ -74,6 +74,19 @@ def test_finetuned_folder_is_a_classifier_of_the_dataset_labels(finetuned, world
     assert record["test_video_acc"] == pytest.approx(video_accuracy(probs, y, test), abs=1e-9)
 
 
+def test_clips_decoded_per_batch_when_they_do_not_fit_give_the_same_teacher(finetuned, bases, tmp_path, monkeypatch):
+    from safetensors.numpy import load_file
+
+    from comodo.egodistill import teacher as teacher_mod
+
+    monkeypatch.setattr(teacher_mod, "PIXEL_MEMORY_BYTES", 0)  # nothing fits: every batch decoded again
+    out = finetune_teacher(_config(bases["videomae"]), out=tmp_path / "t", progress=False)
+    a, b = load_file(out / "model.safetensors"), load_file(finetuned["videomae"] / "model.safetensors")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    record = json.loads((out / "finetune.json").read_text())
+    assert record["history"] == json.loads((finetuned["videomae"] / "finetune.json").read_text())["history"]
+
+
 def test_video_accuracy_averages_clip_probabilities_per_video():
     from comodo.data import Sample
 
