@@ -1,14 +1,70 @@
-"""What a run trains and evaluates on: the dataset, its IMU windows as tensors, and the teacher."""
+"""What a run trains and evaluates on: the dataset, its IMU windows as tensors, and the teacher.
+
+Inside :func:`reuse` (what a sweep's worker process runs its jobs in), a split listed or a set of IMU
+windows read is kept in memory and handed to the next run that asks for the same
+thing: a worker trains and evaluates dozens of runs on the same three domains.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from comodo.data import DataSpec, Sample, read_imu, resample
 from comodo.errors import ComodoError, check
+
+
+_REUSED: dict | None = None  # what reuse() keeps: key -> value; None outside reuse()
+
+
+@contextlib.contextmanager
+def reuse() -> Iterator[None]:
+    """Inside the block, :func:`samples_of` and :func:`imu_windows` read each thing once and return
+    the kept value (a new list; a copy of the array) when asked again.
+
+    Values are keyed by everything the functions take (the resolved :class:`DataSpec`, the split or
+    the samples, the window length and resampling), not by the files' contents: nothing
+    the runs read may change on disk inside the block (a sweep's run keys are computed, from the
+    files, before it starts). Outside the block every call reads the files again.
+    """
+    global _REUSED
+    outer = _REUSED
+    _REUSED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _REUSED = outer
+
+
+def reuse_in_process() -> None:
+    """:func:`reuse` for the rest of this process (a sweep's worker process calls it when it starts)."""
+    global _REUSED
+    if _REUSED is None:
+        _REUSED = {}
+
+
+def _kept(key: tuple, compute):
+    """``compute()``, or inside :func:`reuse` the value kept under ``key``."""
+    if _REUSED is None:
+        return compute()
+    if key not in _REUSED:
+        _REUSED[key] = compute()
+    return _REUSED[key]
+
+
+def _spec_key(spec: DataSpec) -> tuple:
+    return tuple(dataclasses.astuple(spec))
+
+
+def samples_of(spec: DataSpec, split: str) -> list[Sample]:
+    """:func:`comodo.data.load_split` (kept inside :func:`reuse`)."""
+    from comodo.data import load_split
+
+    return list(_kept(("split", _spec_key(spec), split), lambda: load_split(spec, split)))
 
 
 def resolve_spec(dataset: str, dataset_path: str | None = None, layout: str | None = None,
@@ -17,11 +73,11 @@ def resolve_spec(dataset: str, dataset_path: str | None = None, layout: str | No
     """A real dataset (``dataset_path`` given; ``layout`` defaults to ``dataset``) or a world domain."""
     if dataset_path is not None:
         return DataSpec(layout=layout or dataset, root=Path(dataset_path), imu_rate=imu_rate, window_s=window_s)
-    from comodo.world.domains import DOMAINS, TARGET_DOMAINS
+    from comodo.world.domains import DOMAINS, TARGET_DOMAINS, VERB_DOMAINS
     from comodo.world.generate import generate
 
-    check(dataset in TARGET_DOMAINS,
-          f"dataset {dataset!r}: expected a world domain ({', '.join(TARGET_DOMAINS)}) or --dataset-path")
+    known = TARGET_DOMAINS + VERB_DOMAINS
+    check(dataset in known, f"dataset {dataset!r}: expected a world domain ({', '.join(known)}) or --dataset-path")
     root = generate(dataset, world_size, world_seed)
     return DataSpec(layout=DOMAINS[dataset].layout, root=root, imu_rate=imu_rate, window_s=window_s)
 
@@ -46,8 +102,15 @@ def keep_clips(samples: Sequence[Sample], num_clips: int, seed: int) -> list[Sam
 
 
 def imu_windows(spec: DataSpec, samples: Sequence[Sample], length: int, method: str = "linear") -> np.ndarray:
-    """(N, C, length) float32 IMU windows in SI units, resampled to the student's input length."""
-    return np.stack([resample(read_imu(spec, s), length, method) for s in samples]).astype(np.float32)
+    """(N, C, length) float32 IMU windows in SI units, resampled to the student's input length.
+
+    Inside :func:`reuse`, read once per spec, samples, length and method (each call gets a copy)."""
+    def read() -> np.ndarray:
+        return np.stack([resample(read_imu(spec, s), length, method) for s in samples]).astype(np.float32)
+
+    if _REUSED is None:
+        return read()
+    return _kept(("imu", _spec_key(spec), tuple(samples), int(length), method), read).copy()
 
 
 def labels_of(samples: Sequence[Sample]) -> np.ndarray:
@@ -57,7 +120,10 @@ def labels_of(samples: Sequence[Sample]) -> np.ndarray:
 def load_teacher(video_ckpt: str, projection: str = "random_mlp", projection_seed: int = 0,
                  mlp_hidden_dim: int = 2048, mlp_output_dim: int = 128, world_size: str = "default",
                  world_seed: int = 0, device: str = "cpu"):
-    """The frozen teacher; ``"embedded"`` is the world's pre-trained teacher (trained on first use)."""
+    """The frozen teacher; ``"embedded"`` is the world's pre-trained teacher (trained on first use).
+
+    Loaded afresh on every call, inside :func:`reuse` too: building it draws from torch's global
+    generator, which a student with dropout draws from next."""
     from comodo.encoders.video import TeacherConfig, VideoTeacher
 
     if video_ckpt == "embedded":

@@ -118,3 +118,26 @@ DOMAINS: dict[str, DomainSpec] = {
 }
 
 TARGET_DOMAINS = ("ego4d", "egoexo4d", "mmea")
+
+
+def _verb_domain(base: DomainSpec, name: str, duration_s: dict[str, tuple[float, float]]) -> DomainSpec:
+    """EgoDistill's version of ``base``: the same camera, IMU, colours, layout and (stationary) activities,
+    but short videos labelled by a head-motion verb (:mod:`comodo.world.verbs`) done during a random one
+    of the activities, so that one frame shows the scene but not the verb."""
+    from dataclasses import replace
+
+    from comodo.world.activities import ACTIVITIES
+    from comodo.world.verbs import MAX_SPEED, VERBS
+
+    activities = tuple(sorted({a for acts in base.labels.values() for a in acts
+                               if ACTIVITIES[a].motion.speed <= MAX_SPEED}))
+    return replace(base, name=name, labels={verb: activities for verb in VERBS},
+                   clips_per_label={"quick": 5, "default": 30}, duration_s=duration_s, extra={"verbs": True})
+
+
+# EgoDistill's domains (the paper's Ego4D hand–object verbs; EPIC's verbs): 9 verbs each.
+DOMAINS["ego4d_verbs"] = _verb_domain(DOMAINS["ego4d"], "ego4d_verbs", {"quick": (4.0, 4.0), "default": (6.0, 6.0)})
+DOMAINS["egoexo4d_verbs"] = _verb_domain(DOMAINS["egoexo4d"], "egoexo4d_verbs",
+                                         {"quick": (4.0, 4.0), "default": (6.0, 6.0)})
+DOMAINS["mmea_verbs"] = _verb_domain(DOMAINS["mmea"], "mmea_verbs", {"quick": (4.0, 4.2), "default": (4.0, 4.4)})
+VERB_DOMAINS = ("ego4d_verbs", "egoexo4d_verbs", "mmea_verbs")
