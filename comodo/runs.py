@@ -49,12 +49,14 @@ COLUMNS = ("method", "train_dataset", "eval_dataset", "seed", "queue_size", "stu
 
 
 # --------------------------------------------------------------------------------------------- keys
-def world_keys(world_size: str, world_seed: int = 0) -> dict[str, str]:
-    """The key of every domain of the embedded world at this size and seed (it changes with the world)."""
-    from comodo.world.domains import DOMAINS
+def world_keys(world_size: str, world_seed: int = 0, domains: Iterable[str] | None = None) -> dict[str, str]:
+    """The key of each domain a COMODO run can read (the targets and the teacher's; default) or of
+    ``domains``, at this size and seed (it changes with the world)."""
+    from comodo.world.domains import DOMAINS, VERB_DOMAINS
     from comodo.world.generate import world_key
 
-    return {name: world_key(spec, world_size, world_seed) for name, spec in sorted(DOMAINS.items())}
+    names = sorted(domains if domains is not None else set(DOMAINS) - set(VERB_DOMAINS))
+    return {name: world_key(DOMAINS[name], world_size, world_seed) for name in names}
 
 
 def teacher_key(world_size: str, world_seed: int = 0) -> str:

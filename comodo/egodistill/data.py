@@ -83,7 +83,7 @@ def clip_set(config: EgoDistillConfig, spec: DataSpec, split: str, classes: list
     unknown = sorted({c.label for c in clips} - set(classes))
     if unknown:
         raise ComodoError(f"{spec.root}: label {unknown[0]!r} of the {split} split never occurs in the train split")
-    teacher.check_labels(classes)  # the same label set, or a one-line error naming the teacher
+    teacher.check_labels(classes, config.dataset)  # the same label set, or a one-line error naming the teacher
     z_video, logits = teacher_outputs(teacher, clips, spec.root, progress=progress)
     logits = logits[:, [list(teacher.labels).index(c) for c in classes]]  # (n, K) in the dataset's class order
     feats, offsets = frame_features(image, clips, spec.root, progress=progress)
