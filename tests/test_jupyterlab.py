@@ -350,14 +350,15 @@ def test_explore_in_jupyterlab_redraws_when_a_control_changes(lab, page):
 
 def test_the_check_reports_a_raising_cell_and_missing_figures(lab, page):
     """Proof that the browser test can fail: a copy of the tour (executed by the first test: its old
-    outputs must not count) with a raising cell after its imports."""
+    outputs must not count) with a raising cell after its parameters."""
     nb = nbformat.read(lab.root / "01_tour.ipynb", as_version=4)
-    imports = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "import warnings" in c.source)
-    nb.cells.insert(imports + 1, nbformat.v4.new_code_cell('raise RuntimeError("injected by the test")'))
+    params = max(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])
+                 or "injected-parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(params + 1, nbformat.v4.new_code_cell('raise RuntimeError("injected by the test")'))
     nbformat.write(nb, lab.root / "01_tour_raising.ipynb")
     run = run_all(page, lab, "01_tour_raising")
     found = problems(run, min_images=len(FIGURES["01_tour"]))
-    raising = sum(c.cell_type == "code" for c in nb.cells[:imports + 1])  # its index among the code cells
+    raising = sum(c.cell_type == "code" for c in nb.cells[:params + 1])  # its index among the code cells
     assert found[0] == f"cell {raising} shows RuntimeError: injected by the test"
     assert "figures rendered as images, expected at least 5" in " ".join(found)
     with pytest.raises(AssertionError, match="01_tour_raising in JupyterLab: cell .* RuntimeError"):
