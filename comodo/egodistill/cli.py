@@ -8,6 +8,7 @@
     comodo egodistill train    --dataset ego4d --out runs/ed           # runs stage 0 into runs/ed/stage0 first
     comodo egodistill train    --dataset ego4d --no-imu --pretrain none --out runs/vod   # VisOnly-Distill
     comodo egodistill evaluate --run runs/ed                           # student and teacher, per clip / video
+    comodo egodistill claims                                           # EgoDistill vs VisOnly-Distill vs VisIMU
 
 Several processes: ``torchrun --nproc_per_node=N -m comodo egodistill train ...``. Defaults are the
 paper's (AdamW, lr 1e-4, batch 64, × 0.1 at 60 % and 80 % of the epochs, α 0.95, β 1, τ 1).
@@ -55,6 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default="cpu")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(run=_evaluate)
+
+    c = steps.add_parser("claims", help="the paper's two central claims on the embedded world (cached sweep)")
+    c.add_argument("--quick", action="store_true", help="the quick world, one seed, 2 + 2 epochs")
+    c.add_argument("--out", default=None, help="write the table as JSON here")
+    c.set_defaults(run=_claims)
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -147,4 +153,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     brief = {who: {k: result[who][k] for k in ("clip_top1", "video_top1")} for who in ("student", "teacher")}
     brief["reconstruction"] = result["student"]["reconstruction"]
     print(json.dumps(brief, indent=2))
+    return 0
+
+
+def _claims(args: argparse.Namespace) -> int:
+    from comodo.egodistill import experiments
+    from comodo.io import write_json
+
+    table = experiments.claims(experiments.settings(quick=args.quick))
+    if args.out:
+        write_json(args.out, table)
+    print(experiments.markdown(table))
     return 0

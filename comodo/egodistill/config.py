@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from comodo.egodistill.clips import check_clip_settings
 from comodo.errors import check, check_seed, is_integer, is_positive_number
+from comodo.settings import Settings
 
 STAGES = ("pretrain", "train")
 LOSSES = ("kd", "l1", "gt")
@@ -34,10 +35,12 @@ VARIANTS = {
 
 
 @dataclass
-class EgoDistillConfig:
+class EgoDistillConfig(Settings):
     """One EgoDistill run. ``stage="pretrain"`` is the paper's stage 0 (f_M, h, Π by ``pretrain``'s
     losses); ``stage="train"`` is stage 1 (Π and its classifier by ``losses``, from a stage-0 run
     ``init`` or from scratch). Durations in seconds, rates in Hz."""
+
+    KIND = "egodistill"
 
     stage: str = "train"
     # Data (a world domain when dataset_path is None, else the layout of a real dataset)
@@ -131,15 +134,6 @@ class EgoDistillConfig:
                 return name
         return None
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "EgoDistillConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        check(not unknown, f"unknown egodistill setting(s): {sorted(unknown)}")
-        return cls(**d)
 
 
 def variant(name: str, **fields) -> EgoDistillConfig:

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from comodo.errors import ComodoError, check
+from comodo.train.schedules import one_cycle
 from comodo.io import atomic_dir, stable_hash, write_json
 from comodo.paths import cache_root
 from comodo.registry import Registry
@@ -198,7 +199,7 @@ def _train(config: ImagePretrainConfig, labels: list[str], p_train: Tensor, y_tr
     model = ResNetForImageClassification(hf_config)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = config.epochs * int(np.ceil(len(y_train) / config.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=steps, pct_start=0.15)
+    sched = one_cycle(opt, config.learning_rate, steps, warmup=0.15)
     gen = torch.Generator().manual_seed(config.seed)
     y = torch.as_tensor(y_train)
     history = []

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from comodo.errors import check, check_seed, is_positive_number
+from comodo.settings import Settings
 
 METHODS = ("comodo", "infonce", "l2", "supervised", "none")
 # The paper's settings; the supervised baseline is fine-tuned 40 epochs at lr 1e-4, batch 48.
@@ -19,12 +20,14 @@ METHOD_DEFAULTS = {
 
 
 @dataclass
-class DistillConfig:
+class DistillConfig(Settings):
     """A distillation run. ``None`` fields are resolved by :meth:`resolved` (and saved resolved).
 
     Data: ``dataset`` is a world domain (``ego4d``, ``egoexo4d``, ``mmea``) when ``dataset_path`` is
     None, else the layout name of the real dataset at ``dataset_path``.
     """
+
+    KIND = "distill"
 
     dataset: str = "ego4d"
     dataset_path: str | None = None
@@ -89,12 +92,3 @@ class DistillConfig:
             check_seed(name.replace("_", "-"), getattr(c, name))
         return c
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DistillConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        check(not unknown, f"unknown distill setting(s): {sorted(unknown)}")
-        return cls(**d)

@@ -124,6 +124,7 @@ def _verb_domain(base: DomainSpec, name: str, duration_s: dict[str, tuple[float,
     """EgoDistill's version of ``base``: the same camera, IMU, colours, layout and (stationary) activities,
     but short videos labelled by a head-motion verb (:mod:`comodo.world.verbs`) done during a random one
     of the activities, so that one frame shows the scene but not the verb."""
+    import dataclasses
     from dataclasses import replace
 
     from comodo.world.activities import ACTIVITIES
@@ -131,8 +132,9 @@ def _verb_domain(base: DomainSpec, name: str, duration_s: dict[str, tuple[float,
 
     activities = tuple(sorted({a for acts in base.labels.values() for a in acts
                                if ACTIVITIES[a].motion.speed <= MAX_SPEED}))
+    rates = {verb: dataclasses.astuple(v) for verb, v in VERBS.items()}  # in the spec, so in the world's key
     return replace(base, name=name, labels={verb: activities for verb in VERBS},
-                   clips_per_label={"quick": 5, "default": 30}, duration_s=duration_s, extra={"verbs": True})
+                   clips_per_label={"quick": 5, "default": 30}, duration_s=duration_s, extra={"verbs": rates})
 
 
 # EgoDistill's domains (the paper's Ego4D hand–object verbs; EPIC's verbs): 9 verbs each.

@@ -31,7 +31,7 @@ from comodo.world.imu import simulate_imu
 from comodo.world.motion import GRAVITY, head_trajectory
 from comodo.world.render import render
 from comodo.world.scenes import build_scene
-from comodo.world.verbs import VERBS, apply_verb
+from comodo.world.verbs import Verb, apply_verb
 
 GENERATOR_VERSION = 3
 SIM_RATE = 200.0  # Hz: trajectories are simulated at this rate, then decimated to a domain's IMU rate
@@ -130,8 +130,8 @@ def _make_clip(job: tuple[DomainSpec, Clip, int, str]) -> None:
     activity = ACTIVITIES[names[int(rng.integers(len(names)))]]
     place = activity.places[int(rng.integers(len(activity.places)))]
     traj = head_trajectory(activity.motion.jittered(rng), clip.duration_s, SIM_RATE, rng)
-    if spec.extra.get("verbs"):  # a verb domain: the label is a head movement laid over the activity
-        traj = apply_verb(traj, VERBS[clip.label], rng)
+    if "verbs" in spec.extra:  # a verb domain: the label is a head movement laid over the activity
+        traj = apply_verb(traj, Verb(*spec.extra["verbs"][clip.label]), rng)
     imu = simulate_imu(traj, spec.sensor, rng)  # (6, T) m/s², rad/s at SIM_RATE
     if spec.imu_rate != SIM_RATE:  # a slower sensor: block-average (its anti-alias filter) and decimate
         step = int(round(SIM_RATE / spec.imu_rate))

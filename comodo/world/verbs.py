@@ -14,14 +14,14 @@ from a single frame:
 =============  ==========================================================
 verb           head movement (before the per-video ×exp(N(0, 0.25)) jitter)
 =============  ==========================================================
-turn_left      yaw +25 °/s
-turn_right     yaw −25 °/s
-look_up        pitch −12 °/s
-look_down      pitch +12 °/s
-step_forward   0.35 m/s along the body heading
-step_back      −0.35 m/s
-crouch         eye height −0.12 m/s
-stand_up       eye height +0.12 m/s
+turn_left      yaw +40 °/s
+turn_right     yaw −40 °/s
+look_up        pitch −20 °/s
+look_down      pitch +20 °/s
+step_forward   0.6 m/s along the body heading
+step_back      −0.6 m/s
+crouch         eye height −0.2 m/s
+stand_up       eye height +0.2 m/s
 hold_still     none (the activity's own motion only)
 =============  ==========================================================
 """
@@ -48,14 +48,14 @@ class Verb:
 
 
 VERBS: dict[str, Verb] = {
-    "turn_left": Verb(yaw=D(25)),
-    "turn_right": Verb(yaw=-D(25)),
-    "look_up": Verb(pitch=-D(12)),
-    "look_down": Verb(pitch=D(12)),
-    "step_forward": Verb(forward=0.35),
-    "step_back": Verb(forward=-0.35),
-    "crouch": Verb(up=-0.12),
-    "stand_up": Verb(up=0.12),
+    "turn_left": Verb(yaw=D(40)),
+    "turn_right": Verb(yaw=-D(40)),
+    "look_up": Verb(pitch=-D(20)),
+    "look_down": Verb(pitch=D(20)),
+    "step_forward": Verb(forward=0.6),
+    "step_back": Verb(forward=-0.6),
+    "crouch": Verb(up=-0.2),
+    "stand_up": Verb(up=0.2),
     "hold_still": Verb(),
 }
 MAX_SPEED = 0.6  # m/s: activities faster than this (walking, running …) are left out of the verb domains

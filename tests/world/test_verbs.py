@@ -45,7 +45,7 @@ def test_opposite_verbs_share_the_middle_pose():
 def test_verb_domains_keep_the_base_domain_and_leave_the_scenario_domains_alone():
     for name, base in zip(VERB_DOMAINS, TARGET_DOMAINS):
         spec = DOMAINS[name]
-        assert set(spec.labels) == set(VERBS) and spec.extra == {"verbs": True}
+        assert set(spec.labels) == set(VERBS) and {k: Verb(*v) for k, v in spec.extra["verbs"].items()} == VERBS
         b = DOMAINS[base]
         assert (spec.layout, spec.sensor, spec.video_fps, spec.palette) == (b.layout, b.sensor, b.video_fps, b.palette)
     # the study's cached worlds (and so its runs) keep their keys: the scenario domains did not change
