@@ -35,6 +35,7 @@ class EgoStudySettings:
     pretrain_epochs: int = 20
     learning_rate: float = 1e-3
     batch_size: int = 64
+    imu_width: int = 32  # f_M's channels: half the default's, a quarter of its training time on a CPU
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -51,7 +52,7 @@ def config(s: EgoStudySettings, name: str, dataset: str, seed: int, **fields) ->
     """One of the paper's variants at the study's budget."""
     return variant(name, dataset=dataset, world_size=s.world_size, seed=seed, num_epochs=s.num_epochs,
                    pretrain_epochs=s.pretrain_epochs, learning_rate=s.learning_rate, batch_size=s.batch_size,
-                   device="cpu", **fields)
+                   imu_options={"width": s.imu_width}, device="cpu", **fields)
 
 
 def claim_configs(s: EgoStudySettings) -> list[EgoDistillConfig]:

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from comodo.encoders.cnn import DilatedCNN
 from comodo.errors import check
 
-IMU_DEFAULTS = dict(width=32, depth=5, kernel=5, dim=512)  # f_M: 5 dilated blocks of 32 channels, D_M = 512
+IMU_DEFAULTS = dict(width=64, depth=5, kernel=5, dim=512)  # f_M: 5 dilated blocks of 64 channels, D_M = 512
 
 
 class EgoDistillStudent(nn.Module):
