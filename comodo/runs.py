@@ -90,6 +90,9 @@ def canonical(config: DistillConfig) -> DistillConfig:
     return dataclasses.replace(c, **reset).resolved()
 
 
+# A cached run writes its resume checkpoint once a minute, not after every epoch (a study run takes
+# seconds; the checkpoint per epoch was 3 % of its time): an interrupted run resumes from it bit for bit.
+CHECKPOINT_EVERY_S = 60.0
 TEACHER_METHODS = ("comodo", "infonce", "l2")  # the methods that read teacher embeddings (and so videos)
 SPLITS = ("train", "val", "test")  # what training (train, val) and evaluation (train, test) read
 
@@ -178,16 +181,16 @@ def run(config: DistillConfig, progress: bool = False) -> Path:
         return out
     resume = (out / "checkpoints" / "last.pt").exists()
     if out.exists() and not resume:
-        shutil.rmtree(out)  # a run that died before its first epoch: start clean
+        shutil.rmtree(out)  # a run that died before its first checkpoint: start clean
     with one_thread():
         try:
-            distill(config, out, resume=resume, progress=progress)
+            distill(config, out, resume=resume, progress=progress, checkpoint_every_s=CHECKPOINT_EVERY_S)
         except ComodoError:
             if not resume:
                 raise
             print(f"comodo: cannot resume {out}; training it again from the start", file=sys.stderr)
             shutil.rmtree(out)
-            distill(config, out, resume=False, progress=progress)
+            distill(config, out, resume=False, progress=progress, checkpoint_every_s=CHECKPOINT_EVERY_S)
     write_json(out / "key.json", inputs)
     # A finished run is never resumed: drop its optimizer checkpoint (~10 MB; student.pt stays).
     (out / "checkpoints" / "last.pt").unlink(missing_ok=True)
@@ -236,13 +239,7 @@ def teacher_result(dataset: str, world_size: str = "default", world_seed: int = 
 
     Cached as ``<cache>/results/teacher-<dataset>-<key>.json``.
     """
-    inputs = {"dataset": dataset, "world": world_keys(world_size, world_seed), "world_size": world_size,
-              "seed": seed, "video_ckpt": video_ckpt}
-    if video_ckpt == "embedded":
-        inputs["teacher"] = teacher_key(world_size, world_seed)
-    elif (files := checkpoint_identity(video_ckpt)) is not None:
-        inputs["teacher_files"] = files
-    path = cache_root() / "results" / f"teacher-{dataset}-{stable_hash(inputs)}.json"
+    path = teacher_result_path(dataset, world_size, world_seed, seed, video_ckpt)
     if path.exists():
         return json.loads(path.read_text())
     from comodo.evaluation.run import evaluate_teacher
@@ -255,6 +252,18 @@ def teacher_result(dataset: str, world_size: str = "default", world_seed: int = 
     return json.loads(path.read_text())
 
 
+def teacher_result_path(dataset: str, world_size: str = "default", world_seed: int = 0, seed: int = 0,
+                        video_ckpt: str = "embedded") -> Path:
+    """Where :func:`teacher_result` keeps its result (it may not exist yet)."""
+    inputs = {"dataset": dataset, "world": world_keys(world_size, world_seed), "world_size": world_size,
+              "seed": seed, "video_ckpt": video_ckpt}
+    if video_ckpt == "embedded":
+        inputs["teacher"] = teacher_key(world_size, world_seed)
+    elif (files := checkpoint_identity(video_ckpt)) is not None:
+        inputs["teacher_files"] = files
+    return cache_root() / "results" / f"teacher-{dataset}-{stable_hash(inputs)}.json"
+
+
 def teacher_dim(config: DistillConfig, projection: str | None = None) -> int:
     """Dimension of ``config``'s teacher embeddings with ``projection`` (default: the config's)."""
     from comodo.train.data import teacher_of
@@ -263,12 +272,24 @@ def teacher_dim(config: DistillConfig, projection: str | None = None) -> int:
 
 
 # ----------------------------------------------------------------------------------- the world
+_N_TRAIN: dict[str, int] = {}  # world domain folder -> training windows (a generated folder never changes)
+
+
 def n_train(dataset: str, world_size: str = "default", world_seed: int = 0) -> int:
-    """Number of training windows of a world domain (generated if missing)."""
+    """Number of training windows of a world domain (generated if missing).
+
+    Counted once per domain folder and process: listing a split probes every video, and the study's
+    configurations ask for it once per figure and domain (a domain's folder, named by its key, is
+    written once and never changed).
+    """
     from comodo.data import load_split
     from comodo.train.data import resolve_spec
 
-    return len(load_split(resolve_spec(dataset, world_size=world_size, world_seed=world_seed), "train"))
+    spec = resolve_spec(dataset, world_size=world_size, world_seed=world_seed)
+    root = str(spec.root.resolve())
+    if root not in _N_TRAIN:
+        _N_TRAIN[root] = len(load_split(spec, "train"))
+    return _N_TRAIN[root]
 
 
 def queue_sizes(dataset: str, candidates: Iterable[int], world_size: str = "default",
@@ -288,15 +309,46 @@ def cap_queue(dataset: str, queue_size: int, world_size: str = "default", world_
 
 def prepare(world_size: str = "default", world_seed: int = 0, domains: Sequence[str] | None = None,
             teacher: bool = True) -> None:
-    """Generate the world's domains and pre-train the embedded teacher if they are missing."""
+    """Generate the world's domains and pre-train the embedded teacher if they are missing.
+
+    When both the teacher and some target domains are missing on a machine with more than one core,
+    the teacher domain is generated first, then the teacher is pre-trained in a second process (on
+    one thread, as always: the same bytes) while the target domains are generated beside it, so the
+    core the one-thread training leaves free is not idle. The world's bytes do not depend on how many
+    processes generate it.
+    """
+    from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, teacher_dir
     from comodo.train.data import load_teacher, resolve_spec
     from comodo.world.domains import TARGET_DOMAINS
+    from comodo.world.generate import generate, world_dir
 
-    for d in domains or TARGET_DOMAINS:
+    targets = list(domains or TARGET_DOMAINS)
+    kwargs = QUICK if world_size == "quick" else {"size": world_size}
+    need_teacher = teacher and not (teacher_dir(TeacherPretrainConfig(**kwargs, world_seed=world_seed))
+                                    / "pretrain.json").exists()
+    missing = [d for d in targets if not (world_dir(d, world_size, world_seed) / "world.json").exists()]
+    if need_teacher and missing and (os.cpu_count() or 1) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        generate("teacher", world_size, world_seed)
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
+            pretraining = pool.submit(_pretrain_teacher, world_size, world_seed)
+            for d in targets:
+                resolve_spec(d, world_size=world_size, world_seed=world_seed)
+            pretraining.result()
+    for d in targets:
         resolve_spec(d, world_size=world_size, world_seed=world_seed)
     if teacher:
         with one_thread():
             load_teacher("embedded", "none", world_size=world_size, world_seed=world_seed)
+
+
+def _pretrain_teacher(world_size: str, world_seed: int) -> None:
+    """Worker: pre-train the embedded teacher of this world (it trains on one thread whoever calls it)."""
+    from comodo.train.data import load_teacher
+
+    load_teacher("embedded", "none", world_size=world_size, world_seed=world_seed)
 
 
 # --------------------------------------------------------------------------------------- sweeps
@@ -318,16 +370,21 @@ def _job(config: dict, eval_datasets: list[str | None]) -> tuple[list[dict], flo
     return [result(c, e) for e in eval_datasets], time.time() - t0
 
 
+def _teacher_job(dataset: str, world_size: str, world_seed: int) -> tuple[dict, float]:
+    """Worker: the video teacher's own SVM result on ``dataset`` (:func:`teacher_result`)."""
+    t0 = time.time()
+    return teacher_result(dataset, world_size, world_seed), time.time() - t0
+
+
 def _warm_teacher(config: dict) -> None:
     """Worker: compute the teacher embeddings a run of ``config`` reads (its train and val splits)."""
     from comodo.cache import teacher_embeddings
-    from comodo.data import load_split
-    from comodo.train.data import keep_clips, spec_of, teacher_of
+    from comodo.train.data import keep_clips, samples_of, spec_of, teacher_of
 
     c = DistillConfig.from_dict(config).resolved()
     spec = spec_of(c)
     teacher = teacher_of(c)
-    for samples in (keep_clips(load_split(spec, "train"), c.num_clips, c.seed), load_split(spec, "val")):
+    for samples in (keep_clips(samples_of(spec, "train"), c.num_clips, c.seed), samples_of(spec, "val")):
         teacher_embeddings(teacher, samples, progress=False, dataset_root=spec.root)
 
 
@@ -336,8 +393,11 @@ def _init_worker() -> None:
 
     import torch
 
+    from comodo.train import data
+
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
+    data.reuse_in_process()  # a worker trains many runs on the same few datasets: read each split once
 
 
 def _describe(c: DistillConfig) -> str:
@@ -361,6 +421,12 @@ def workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _teacher_setting(c: DistillConfig) -> tuple:
+    """What a run's teacher embeddings depend on, besides the teacher's own files."""
+    return (c.dataset, c.dataset_path, c.world_size, c.world_seed, c.video_ckpt, c.projection, c.projection_seed,
+            c.mlp_hidden_dim, c.mlp_output_dim, c.num_clips, c.seed if c.num_clips else 0)
+
+
 def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] = (None,),
           desc: str = "runs", progress: bool = True, n_workers: int | None = None) -> list[dict]:
     """Train and evaluate every config (cached ones are only read); one result per config and dataset.
@@ -378,67 +444,127 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
         Result dicts (see :func:`comodo.evaluation.run.evaluate_run`) in the order of
         ``configs × eval_datasets``.
     """
+    eval_datasets = list(eval_datasets)
+    return [r for rs in sweep_jobs([(c, eval_datasets) for c in configs], desc=desc, progress=progress,
+                                   n_workers=n_workers) for r in rs]
+
+
+def sweep_jobs(jobs: Sequence[tuple[DistillConfig, Sequence[str | None]]], desc: str = "runs",
+               progress: bool = True, n_workers: int | None = None,
+               teacher_results: Sequence[tuple[str, str, int]] = ()) -> list[list[dict]]:
+    """:func:`sweep` for runs evaluated on different datasets, plus teacher results, in one pool.
+
+    Args:
+        jobs: ``(config, eval_datasets)`` pairs (``None`` = the run's own dataset); a run listed
+            twice is trained once and evaluated on the union of its datasets.
+        desc, progress, n_workers: as :func:`sweep`.
+        teacher_results: ``(dataset, world_size, world_seed)`` of :func:`teacher_result`\ s computed
+            in the same pool (the notebooks then only read them).
+
+    In the worker processes, the teacher embeddings of every teacher setting are computed first (in
+    parallel across settings, so no two workers encode the same split), while the runs that need no
+    teacher (``none``, ``supervised``) and the teacher results fill the other worker; then the
+    remaining runs. A worker keeps the splits and IMU windows it read for its next runs
+    (:func:`comodo.train.data.reuse`).
+
+    Returns:
+        Per job, its result dicts in the order of its ``eval_datasets``.
+    """
     from tqdm import tqdm
 
-    configs = [canonical(c) for c in configs]
-    eval_datasets = list(eval_datasets)
-    dirs = [run_dir(c) for c in configs]  # once each: a run on a user's dataset stats its files for it
-    unique: dict[Path, DistillConfig] = {}
-    for d, c in zip(dirs, configs):
-        unique.setdefault(d, c)
-    cached = {d: c for d, c in unique.items()
-              if (d / "student.pt").exists()
-              and all((d / f"results_{e or c.dataset}.json").exists() for e in eval_datasets)}
-    pending = {d: c for d, c in unique.items() if d not in cached}
-    done: dict[Path, list[dict]] = {d: [result(c, e) for e in eval_datasets] for d, c in cached.items()}
+    from comodo.train.data import reuse
+
+    jobs = [(c, [e or c.dataset for e in evals]) for c, evals in ((canonical(c), evals) for c, evals in jobs)]
+    dirs = [run_dir(c) for c, _ in jobs]  # once each: a run on a user's dataset stats its files for it
+    unique: dict[Path, tuple[DistillConfig, list[str]]] = {}
+    for d, (c, evals) in zip(dirs, jobs):
+        _, known = unique.setdefault(d, (c, []))
+        known += [e for e in evals if e not in known]
+    cached = {d for d, (c, evals) in unique.items()
+              if (d / "student.pt").exists() and all((d / f"results_{e}.json").exists() for e in evals)}
+    pending = {d: ce for d, ce in unique.items() if d not in cached}
+    teachers = [t for t in dict.fromkeys(tuple(t) for t in teacher_results)
+                if not teacher_result_path(*t).exists()]
+    done: dict[Path, dict[str, dict]] = {d: {e: result(unique[d][0], e) for e in unique[d][1]} for d in cached}
     auto = n_workers is None
     n_workers = n_workers or workers()
-    bar = tqdm(total=len(unique), initial=len(cached), desc=desc, disable=not progress, file=sys.stderr)
+    bar = tqdm(total=len(unique) + len(teachers), initial=len(cached), desc=desc, disable=not progress,
+               file=sys.stderr)
 
-    def finished(d: Path, c: DistillConfig, res: list[dict], seconds: float) -> None:
-        done[d] = res
+    def finished(d: Path, res: list[dict], seconds: float) -> None:
+        c, evals = pending[d]
+        done[d] = dict(zip(evals, res))
         bar.update(1)
         if progress:
             accs = " ".join(f"{r['eval_dataset']} {r['acc1']:.3f}" for r in res)
             bar.write(f"  {_describe(c)}: acc@1 {accs} ({seconds:.1f} s)", file=sys.stdout)
 
-    if pending:
+    def teacher_finished(t: tuple, r: dict, seconds: float) -> None:
+        bar.update(1)
+        if progress:
+            bar.write(f"  video teacher, {t[0]}: acc@1 {r['acc1']:.3f} ({seconds:.1f} s)", file=sys.stdout)
+
+    if pending or teachers:
         # The world and teacher are built once here, never by two workers at the same time.
-        for ws, seed in sorted({(c.world_size, c.world_seed) for c in pending.values()
-                                if c.dataset_path is None}):
-            prepare(ws, seed, teacher=any(c.method in ("comodo", "infonce", "l2") and c.video_ckpt == "embedded"
-                                          for c in pending.values()))
-        items = list(pending.items())
+        worlds = {(c.world_size, c.world_seed) for c, _ in pending.values() if c.dataset_path is None}
+        for ws, seed in sorted(worlds | {(t[1], t[2]) for t in teachers}):
+            prepare(ws, seed, teacher=bool(teachers) or any(
+                c.method in TEACHER_METHODS and c.video_ckpt == "embedded" for c, _ in pending.values()))
         # Worker processes cost seconds to start (torch, transformers): by default only worth it for
         # runs on the default world.
-        small = auto and all(c.world_size == "quick" for c in pending.values())
-        if n_workers > 1 and len(items) >= 2 * n_workers and not small:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # Wave 1 fills the teacher-embedding cache of every teacher setting (in parallel across
-            # settings), so the runs of wave 2 only read it.
-            teachers: dict[tuple, DistillConfig] = {}
-            for c in pending.values():
-                if c.method in ("comodo", "infonce", "l2"):
-                    teachers.setdefault((c.dataset, c.dataset_path, c.world_size, c.world_seed, c.video_ckpt,
-                                         c.projection, c.projection_seed, c.mlp_hidden_dim, c.mlp_output_dim,
-                                         c.num_clips, c.seed if c.num_clips else 0), c)
-            with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"),
-                                     initializer=_init_worker) as pool:
-                for f in as_completed([pool.submit(_warm_teacher, c.to_dict()) for c in teachers.values()]):
-                    f.result()
-                futures = {pool.submit(_job, c.to_dict(), eval_datasets): d for d, c in items}
-                for f in as_completed(futures):
-                    d = futures[f]
-                    res, s = f.result()
-                    finished(d, pending[d], res, s)
+        small = auto and all(c.world_size == "quick" for c, _ in pending.values()) and all(
+            t[1] == "quick" for t in teachers)
+        if n_workers > 1 and len(pending) + len(teachers) >= 2 * n_workers and not small:
+            _pool(pending, teachers, n_workers, finished, teacher_finished)
         else:
-            for d, c in items:
-                res, s = _job(c.to_dict(), eval_datasets)
-                finished(d, c, res, s)
+            with reuse():
+                for t in teachers:
+                    teacher_finished(t, *_teacher_job(*t))
+                for d, (c, evals) in pending.items():
+                    finished(d, *_job(c.to_dict(), evals))
     bar.close()
-    return [done[d][i] for d in dirs for i in range(len(eval_datasets))]
+    return [[done[d][e] for e in evals] for d, (_, evals) in zip(dirs, jobs)]
+
+
+def _pool(pending: dict, teachers: list[tuple], n_workers: int, finished, teacher_finished) -> None:
+    """Run ``pending`` runs and ``teachers`` results in ``n_workers`` processes (see :func:`sweep_jobs`)."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    settings: dict[tuple, DistillConfig] = {}
+    for c, _ in pending.values():
+        if c.method in TEACHER_METHODS:
+            settings.setdefault(_teacher_setting(c), c)
+    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
+        # Run first come, first served: the embeddings of every teacher setting, then what reads none
+        # (teacher results, runs without a teacher); the runs that read them once all are cached.
+        warming = {pool.submit(_warm_teacher, c.to_dict()) for c in settings.values()}
+        futures: dict = {pool.submit(_teacher_job, *t): ("teacher", t) for t in teachers}
+        later = []
+        for d, (c, evals) in pending.items():
+            if c.method in TEACHER_METHODS:
+                later.append(d)
+            else:
+                futures[pool.submit(_job, c.to_dict(), evals)] = ("run", d)
+        waiting = set(futures) | warming
+        while waiting:
+            ready, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for f in ready:
+                value = f.result()  # a worker's error is raised here
+                if f in warming:
+                    warming.discard(f)
+                    if not warming:  # every teacher setting is cached: the runs that read them
+                        for d in later:
+                            c, evals = pending[d]
+                            g = pool.submit(_job, c.to_dict(), evals)
+                            futures[g] = ("run", d)
+                            waiting.add(g)
+                    continue
+                kind, what = futures[f]
+                if kind == "teacher":
+                    teacher_finished(what, *value)
+                else:
+                    finished(what, *value)
 
 
 # ---------------------------------------------------------------------------------------- tables

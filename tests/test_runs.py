@@ -63,9 +63,9 @@ def test_half_finished_run_resumes(quick_world, monkeypatch):
     calls = []
     real = loop.distill
 
-    def spy(config, where, resume=False, progress=True):
+    def spy(config, where, resume=False, progress=True, **kwargs):
         calls.append(resume)
-        return real(config, where, resume=resume, progress=progress)
+        return real(config, where, resume=resume, progress=progress, **kwargs)
 
     monkeypatch.setattr(loop, "distill", spy)
     assert runs.run(c) == out and (out / "student.pt").exists()
@@ -235,3 +235,44 @@ def test_workers_env(monkeypatch, bad):
     monkeypatch.setenv("COMODO_WORKERS", bad)
     with pytest.raises(ComodoError):
         runs.workers()
+
+
+def test_sweep_jobs_evaluates_each_run_on_its_own_datasets_in_one_pool(quick_world):
+    """Runs with different evaluation datasets and the teacher's results share one pool of workers; a run
+    listed twice is trained once and answers both lists."""
+    a, b = _config(seed=21), _config(seed=21, method="none")
+    c, d = _config(seed=22, dataset="mmea"), _config(seed=22, dataset="mmea", method="supervised")
+    out = runs.sweep_jobs([(a, [None]), (b, ["ego4d", "mmea"]), (c, [None]), (d, ["ego4d"]), (a, ["mmea", None])],
+                          n_workers=2, progress=False, teacher_results=[("mmea", "quick", 0)])
+    assert [[(r["train_dataset"], r["method"], r["eval_dataset"]) for r in rs] for rs in out] == [
+        [("ego4d", "comodo", "ego4d")], [("ego4d", "none", "ego4d"), ("ego4d", "none", "mmea")],
+        [("mmea", "comodo", "mmea")], [("mmea", "supervised", "ego4d")],
+        [("ego4d", "comodo", "mmea"), ("ego4d", "comodo", "ego4d")]]
+    assert out[4][1] == out[0][0] == runs.result(a) and out[4][0] == runs.result(a, "mmea")
+    assert runs.teacher_result_path("mmea", "quick").exists()
+    assert runs.sweep([b, a], eval_datasets=["mmea"], n_workers=1, progress=False) == [out[1][1], out[4][0]]
+
+
+def test_prepare_trains_the_teacher_beside_the_world_with_the_same_bytes(quick_world, tmp_path, monkeypatch):
+    """With the teacher and a domain missing, the teacher trains in a second process while the domain is
+    generated; its weights are the bytes of a teacher trained alone."""
+    import concurrent.futures
+
+    from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, pretrain_teacher, teacher_dir
+
+    alone = pretrain_teacher(TeacherPretrainConfig(**QUICK), verbose=False)  # this session's, built in-process
+    pools = []
+
+    class Spy(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Spy)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("COMODO_DATA", str(tmp_path))
+    runs.prepare("quick", domains=["mmea"])
+    beside = teacher_dir(TeacherPretrainConfig(**QUICK))
+    assert beside.is_relative_to(tmp_path) and (beside / "pretrain.json").exists() and len(pools) == 1
+    assert (beside / "model.safetensors").read_bytes() == (alone / "model.safetensors").read_bytes()
+    assert runs.n_train("mmea", "quick") > 0

@@ -18,7 +18,7 @@ import torch
 from comodo.errors import check
 from comodo.evaluation.svm import SVMConfig, svm_protocol
 from comodo.train.config import DistillConfig
-from comodo.train.data import check_labels, imu_windows, labels_of, load_teacher, resolve_spec
+from comodo.train.data import check_labels, imu_windows, labels_of, load_teacher, resolve_spec, samples_of
 
 
 def load_student(run_dir: str | Path):
@@ -54,9 +54,7 @@ def evaluate_run(run_dir: str | Path, dataset: str | None = None, dataset_path: 
                         layout if not same else config.layout, world_size or config.world_size,
                         config.world_seed if world_seed is None else world_seed,
                         None if not same else config.imu_rate, config.window_s)
-    from comodo.data import load_split
-
-    train, test = load_split(spec, "train"), load_split(spec, "test")
+    train, test = samples_of(spec, "train"), samples_of(spec, "test")
     y_train, y_test = labels_of(train), labels_of(test)
     check_labels(y_train, y_test, "test", str(spec.root))
     f_train = features_of(student, imu_windows(spec, train, student.input_length, config.resample))

@@ -34,6 +34,11 @@ from comodo.losses import comodo_loss, info_nce, l2_distill, supervised_ce
 from comodo.queue import EmbeddingQueue
 from comodo.train.config import DistillConfig
 
+# AdamW updates every parameter tensor in a few multi-tensor (``foreach``) calls instead of a dozen
+# calls per tensor: the same arithmetic on every element, so the same bits (tests/train/test_distill.py
+# checks it), with fewer Python-level steps. benchmarks/bench_run.py sets it to False to time the old way.
+ADAMW_FOREACH = True
+
 
 def pick_device(name: str) -> torch.device:
     """``auto`` (CUDA when there is one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
@@ -89,13 +94,11 @@ class _Dist:
 def _prepare(config: DistillConfig, d: _Dist, progress: bool):
     """Data, labels, teacher embeddings (computed once, by rank 0 first), and the student."""
     from comodo.cache import teacher_embeddings
-    from comodo.train.data import check_labels, imu_windows, keep_clips, labels_of, spec_of, teacher_of
+    from comodo.train.data import check_labels, imu_windows, keep_clips, labels_of, samples_of, spec_of, teacher_of
 
     spec = spec_of(config)
-    from comodo.data import load_split
-
-    train = keep_clips(load_split(spec, "train"), config.num_clips, config.seed)
-    val = load_split(spec, "val")
+    train = keep_clips(samples_of(spec, "train"), config.num_clips, config.seed)
+    val = samples_of(spec, "val")
     y_train, y_val = labels_of(train), labels_of(val)
     check_labels(y_train, y_val, "val", str(spec.root))
     classes = sorted(set(y_train.tolist()))
@@ -135,11 +138,15 @@ def _schedule(optimizer, steps_epoch0: int, steps_later: int, config: DistillCon
 
 
 def distill(config: DistillConfig, out: str | Path, resume: bool = False, progress: bool = True,
-            stop_after: int | None = None) -> Path:
+            stop_after: int | None = None, checkpoint_every_s: float = 0.0) -> Path:
     """Train one run into ``out`` (created); returns ``out``.
 
     ``resume`` continues from the last saved epoch; ``stop_after=E`` stops once epoch E is saved (for
     schedulers with time limits: continue later with ``resume``), without writing ``student.pt``.
+    ``checkpoint_every_s``: ``checkpoints/last.pt`` is written after an epoch when at least this many
+    seconds have passed since the run started or since the last one was written (0: after every
+    epoch), and always at ``stop_after``; a resumed run continues bit for bit from whichever epoch it
+    holds. The study's runs (seconds each) pass 60 s: a checkpoint per epoch cost them 3 % of their time.
     """
     from tqdm.auto import tqdm
 
@@ -159,7 +166,7 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
     elif d.main and (out / "student.pt").exists():
         raise ComodoError(f"{out} already holds a finished run; pass another --out or --resume")
 
-    t0 = time.time()
+    t0 = last_saved = time.time()
     spec, train, classes, x_train, y_train, x_val, y_val, z_train, z_val, student, teacher_info = _prepare(
         config, d, progress)
     n = len(train)
@@ -177,7 +184,8 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
     model: nn.Module = student
     if d.world > 1:
         model = nn.parallel.DistributedDataParallel(student, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+                                  foreach=ADAMW_FOREACH)
     per_rank = max(2, config.batch_size // d.world)
 
     def order(epoch: int) -> np.ndarray:
@@ -248,17 +256,23 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
             scheduler.step()
             if queue is not None:
                 queue.enqueue(z_t)  # after the loss and the step: this batch's teacher rows become keys
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            losses.append(loss.detach())  # no per-step .item(): one host read per epoch (a sync on a GPU)
+            if progress and d.main:
+                bar.set_postfix(loss=f"{losses[-1].item():.3f}")
         val_acc = _validate(student, config, x_val, y_val, z_val, classes, device)
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else float("nan"),
+        # the mean of the float32 losses as float64, as np.mean of their .item() values computes it
+        mean_loss = float(np.mean(torch.stack(losses).double().cpu().numpy())) if losses else float("nan")
+        record = {"epoch": epoch + 1, "loss": mean_loss,
                   "lr": scheduler.get_last_lr()[0], "val_acc": val_acc,
                   "val_metric": "classifier" if config.method == "supervised" else "prototype",
                   "seconds": time.time() - e0}
         if d.main:
             with open(out / "log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
-            _save_checkpoint(ckpt_path, config, epoch + 1, student, optimizer, scheduler, queue, device)
+            stopping = stop_after is not None and epoch + 1 >= stop_after
+            if stopping or time.time() - last_saved >= checkpoint_every_s:
+                _save_checkpoint(ckpt_path, config, epoch + 1, student, optimizer, scheduler, queue, device)
+                last_saved = time.time()
             if progress:
                 print(f"epoch {epoch + 1}/{config.num_epochs}: loss {record['loss']:.4f}, "
                       f"val {record['val_metric']} acc {val_acc:.3f}", file=sys.stderr, flush=True)

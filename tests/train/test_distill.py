@@ -68,6 +68,42 @@ def test_loss_falls(teacher_ready, tmp_path):
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.parametrize("method", ["comodo", "supervised"])
+def test_foreach_adamw_gives_the_per_tensor_loops_bits(teacher_ready, tmp_path, monkeypatch, method):
+    """AdamW's multi-tensor step (the default) and its per-tensor loop train the same student, bit for bit,
+    and log the same losses (one host read per epoch, not per step)."""
+    import comodo.train.loop as loop
+
+    cfg = DistillConfig(**{**QUICK, "method": method, "num_epochs": 3})
+    fast = distill(cfg, tmp_path / "foreach", progress=False)
+    monkeypatch.setattr(loop, "ADAMW_FOREACH", False)
+    slow = distill(cfg, tmp_path / "loop", progress=False)
+    a, b = _weights(fast), _weights(slow)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    def logged(run):
+        return [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                for line in (run / "log.jsonl").read_text().splitlines()]
+
+    assert logged(fast) == logged(slow)
+    losses = [r["loss"] for r in logged(fast)]
+    assert all(np.isfinite(losses)) and len(set(losses)) == 3
+
+
+def test_checkpoints_once_a_while_resume_the_same(teacher_ready, tmp_path):
+    """``checkpoint_every_s`` skips checkpoints between epochs but always writes the one ``stop_after`` asks
+    for, and a run resumed from it ends with the weights of a run trained straight."""
+    cfg = DistillConfig(**{**QUICK, "num_epochs": 3})
+    straight = distill(cfg, tmp_path / "straight", progress=False, checkpoint_every_s=1e9)
+    assert not (straight / "checkpoints" / "last.pt").exists()  # none written: the run took under 1e9 s
+    split = distill(cfg, tmp_path / "split", progress=False, stop_after=2, checkpoint_every_s=1e9)
+    assert torch.load(split / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
+    distill(cfg, split, resume=True, progress=False, checkpoint_every_s=1e9)
+    a, b = _weights(straight), _weights(split)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert len((split / "log.jsonl").read_text().splitlines()) == 3
+
+
 @pytest.mark.parametrize("method", ["infonce", "l2", "supervised", "none"])
 def test_every_method_runs(teacher_ready, tmp_path, method):
     run = distill(DistillConfig(**{**QUICK, "method": method}), tmp_path / method, progress=False)
