@@ -598,6 +598,7 @@ class StudyPlan:
     student_batch_sizes: tuple[int, ...] = TABLE_BATCHES
     time_budget_s: float = 1.0
     student_warmup: int | None = 1  # warm-up runs at every student batch size (None: the adaptive default)
+    teacher_warmup: int | None = None  # warm-up runs of the teachers (None: the adaptive default)
     threads: int = 1
     config_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -605,25 +606,27 @@ class StudyPlan:
         return self.teacher_batch_sizes if MODELS[model_name].role == TEACHER else self.student_batch_sizes
 
     def warmup(self, model_name: str) -> int | None:
-        return None if MODELS[model_name].role == TEACHER else self.student_warmup
+        return self.teacher_warmup if MODELS[model_name].role == TEACHER else self.student_warmup
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def study_plan(quick: bool = False) -> StudyPlan:
-    """The study's plan (about 45 s of measuring on one core; quick about 7 s).
+    """The study's plan (about 35 s of measuring on one core; quick about 7 s).
 
-    Full: every model at its real size; teachers timed at batch 1 (one warm-up run, one timed run: ~4 s
-    each on one core), students at batch 1 and 32 (one warm-up run at each: a first batch-32 run pays for
-    allocating its buffers, up to 1.6× the next ones for Mantis-8M); 1 s of timed runs per cell (at least
-    3, or 1 when a run is longer); one thread. Quick: the teachers shrunk (:data:`QUICK_TEACHER_CONFIGS`,
+    Full: every model at its real size; teachers timed at batch 1 (one timed run, ~4 s each on one core,
+    with no separate warm-up run: the FLOP count's forward pass just before it has run every kernel at
+    that shape), students at batch 1 and 32 (one warm-up run at each: a first batch-32 run pays for
+    allocating its buffers, up to 1.6× the next ones for Mantis-8M); 0.5 s of timed runs per cell (at
+    least 3, or 1 when a run is longer); one thread. ``benchmarks/bench_efficiency.py`` keeps its own,
+    longer protocol. Quick: the teachers shrunk (:data:`QUICK_TEACHER_CONFIGS`,
     labelled "[custom config]"), the students at real size, batch 1 only, 0.2 s per cell.
     """
     if quick:
         return StudyPlan(quick=True, student_batch_sizes=(1,), time_budget_s=0.2,
                          config_overrides=copy.deepcopy(QUICK_TEACHER_CONFIGS))
-    return StudyPlan()
+    return StudyPlan(time_budget_s=0.5, teacher_warmup=0)
 
 
 def _skipped_reason(result: Mapping[str, Any], batch: int, plan: StudyPlan) -> str:

@@ -9,6 +9,11 @@ into ``build/notebooks/`` (``build/quick/notebooks/`` with ``--quick``) with
 study's figures). Runs, embeddings and results are cached under ``<data>/cache``: a second
 ``comodo study`` only re-executes the notebooks and redraws.
 
+On a machine with more than one core (``COMODO_WORKERS``, default min(2, cores)) the notebooks,
+which by then only read cached runs, are executed side by side, each in its own kernel; ``08_efficiency``,
+which measures CPU latencies, runs alone after them. At the end, a table of the step times with the
+machine's CPU model, torch's CPU capability and the core count, to compare with the README's.
+
 Each notebook can also be run on its own, e.g.::
 
     papermill notebooks/03_queue_size.ipynb build/notebooks/03_queue_size.ipynb -p quick True -k python3
@@ -48,9 +53,40 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+ALONE = ("08_efficiency",)  # notebooks that measure the CPU: executed alone, after the others
+
+
+def machine() -> str:
+    """The CPU model, torch's CPU capability (kernels differ between AVX2 and AVX-512) and the cores."""
+    import os
+    import platform
+
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores"
+
+
+def _execute(book: str, out: str, quick: bool, figures: str, label: str) -> float:
+    """Execute one notebook with papermill (in a worker process when notebooks run side by side)."""
     import papermill
 
+    t = time.time()
+    print(f"{label} {Path(book).stem} ...", flush=True)
+    papermill.execute_notebook(book, out, parameters={"quick": quick, "figures_dir": figures},
+                               kernel_name="python3", cwd=str(ROOT), progress_bar=False,
+                               stdout_file=sys.stdout)  # the notebook's own lines: one per run
+    return time.time() - t
+
+
+def run(args: argparse.Namespace) -> int:
     from comodo import runs
     from comodo.experiments import settings
 
@@ -65,25 +101,59 @@ def run(args: argparse.Namespace) -> int:
     out = (args.out or build / "notebooks").resolve()
     out.mkdir(parents=True, exist_ok=True)
     s = settings(quick=args.quick)
+    steps: list[tuple[str, float]] = []
     t0 = time.time()
     print(f"study ({'quick' if args.quick else 'full'}): world ({s.world_size}) and teacher ...", flush=True)
     runs.prepare(s.world_size, domains=s.domains)
-    print(f"  ready in {time.time() - t0:.0f} s", flush=True)
+    steps.append((f"world ({len(s.domains)} domains + the teacher's) and embedded teacher", time.time() - t0))
+    print(f"  ready in {steps[-1][1]:.0f} s", flush=True)
     if not args.only:  # every notebook's runs in one sweep: both cores busy to the end
         from comodo.experiments import train_everything
 
         t = time.time()
         n = train_everything(s)
-        print(f"  {n} runs trained or found, and evaluated, in {time.time() - t:.0f} s", flush=True)
-    for i, book in enumerate(books, 1):
-        t = time.time()
-        print(f"[{i}/{len(books)}] {book.stem} ...", flush=True)
-        papermill.execute_notebook(str(book), str(out / book.name),
-                                   parameters={"quick": bool(args.quick), "figures_dir": str(figures)},
-                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False,
-                                   stdout_file=sys.stdout)  # the notebook's own lines: one per run
-        print(f"[{i}/{len(books)}] {book.stem}: {time.time() - t:.0f} s -> {out / book.name}", flush=True)
-    print(f"study done in {time.time() - t0:.0f} s: figures and numbers in {figures}, executed notebooks in {out}",
-          flush=True)
+        steps.append((f"teacher embeddings, the {n} runs and the teacher's results (one pool)", time.time() - t))
+        print(f"  {n} runs trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+    t = time.time()
+    seconds = _notebooks(books, out, bool(args.quick), str(figures), side_by_side=not args.only)
+    steps += [(f"notebook {b.stem}", seconds[b]) for b in books]
+    steps.append((f"the {len(books)} notebooks (wall)", time.time() - t))
+    total = time.time() - t0
+    print(f"study done in {total:.0f} s: figures and numbers in {figures}, executed notebooks in {out}", flush=True)
     print(f"results as Markdown tables: comodo report --figures {figures}", flush=True)
+    print(f"\nstep times on {machine()} ({runs.workers()} worker processes):")
+    width = max(len(name) for name, _ in steps)
+    for name, sec in steps:
+        print(f"  {name:<{width}}  {sec:6.0f} s")
+    print(f"  {'comodo study':<{width}}  {total:6.0f} s ({total / 60:.1f} min)", flush=True)
     return 0
+
+
+def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
+    """Execute ``books`` into ``out``; seconds per notebook. Side by side in :func:`comodo.runs.workers`
+    processes (all but :data:`ALONE`, which run alone afterwards) when ``side_by_side`` and there is
+    more than one worker; else one after the other, in order."""
+    from comodo import runs
+
+    n = len(books)
+    labels = {b: f"[{i}/{n}]" for i, b in enumerate(books, 1)}
+    seconds: dict[Path, float] = {}
+
+    def done(b: Path, sec: float) -> None:
+        seconds[b] = sec
+        print(f"{labels[b]} {b.stem}: {sec:.0f} s -> {out / b.name}", flush=True)
+
+    together = [b for b in books if b.stem not in ALONE] if side_by_side and runs.workers() > 1 else []
+    if len(together) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(min(runs.workers(), len(together)), mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(_execute, str(b), str(out / b.name), quick, figures, labels[b]): b
+                       for b in together}
+            for f in as_completed(futures):
+                done(futures[f], f.result())
+    for b in books:
+        if b not in seconds:
+            done(b, _execute(str(b), str(out / b.name), quick, figures, labels[b]))
+    return seconds

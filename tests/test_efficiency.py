@@ -188,7 +188,8 @@ def test_study_plans():
     assert full.config_overrides == {} and full.student_batch_sizes == (1, 32) and full.teacher_batch_sizes == (1,)
     assert quick.config_overrides == QUICK_TEACHER_CONFIGS and quick.student_batch_sizes == (1,)
     assert full.batch_sizes("videomae") == (1,) and full.batch_sizes("moment") == (1, 32)
-    assert full.warmup("timesformer") is None and full.warmup("mantis") == 1  # teachers: adaptive
+    assert full.warmup("timesformer") == 0 and full.warmup("mantis") == 1  # teachers: the FLOP count warms them
+    assert full.time_budget_s < StudyPlan().time_budget_s and StudyPlan().warmup("videomae") is None
     assert quick.to_dict()["config_overrides"]["videomae"]["hidden_size"] == 32
 
 

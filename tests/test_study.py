@@ -1,0 +1,52 @@
+"""comodo.study: the machine it names, and notebooks executed side by side (the latency one alone, last)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from comodo import study
+
+
+def test_machine_names_the_cpu_its_capability_and_the_cores():
+    text = study.machine()
+    assert torch.backends.cpu.get_cpu_capability() in text and f"{os.cpu_count()} cores" in text
+    assert not text.startswith(",")  # a CPU model first
+
+
+def _book(folder: Path, name: str) -> Path:
+    """A notebook that writes its name, its kernel's parent process and parameters into
+    ``<figures_dir>/<name>.json``."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    params = nbformat.v4.new_code_cell('quick = False\nfigures_dir = "figures"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import json, os\n"
+        f"json.dump({{'name': {name!r}, 'parent': os.getppid(), 'quick': quick}}, "
+        f"open(f'{{figures_dir}}/{name}.json', 'w'))")]
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("side_by_side", [True, False])
+def test_notebooks_run_side_by_side_and_the_latency_one_alone(tmp_path, monkeypatch, side_by_side):
+    monkeypatch.setenv("COMODO_WORKERS", "2")
+    src, out, figures = tmp_path / "src", tmp_path / "out", tmp_path / "figures"
+    for d in (src, out, figures):
+        d.mkdir()
+    books = [_book(src, n) for n in ("01_a", "02_b", "08_efficiency")]
+    seconds = study._notebooks(books, out, True, str(figures), side_by_side=side_by_side)
+    assert set(seconds) == set(books) and all(s > 0 for s in seconds.values())
+    assert list(seconds)[-1] == books[-1]  # 08_efficiency, which times the CPU, finishes last
+    numbers = {b.stem: json.loads((figures / f"{b.stem}.json").read_text()) for b in books}
+    assert all(n["quick"] is True for n in numbers.values()) and all((out / b.name).exists() for b in books)
+    here = os.getpid()  # the process that started a kernel: a worker of the pool, or this one
+    assert numbers["08_efficiency"]["parent"] == here
+    assert all((numbers[n]["parent"] != here) == side_by_side for n in ("01_a", "02_b"))
