@@ -160,14 +160,14 @@ def lab(tmp_path_factory):
     base = tmp_path_factory.mktemp("jupyterlab")
     root, figures = base / "notebooks", base / "notebooks" / "figures"
     figures.mkdir(parents=True)
-    for name in NOTEBOOKS:
-        papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(root / f"{name}.ipynb"),
-                                   parameters={"quick": True, "figures_dir": str(figures)}, prepare_only=True,
-                                   kernel_name="python3", progress_bar=False)
     port, token = _free_port(), secrets.token_hex(16)
     lab = Lab(f"http://127.0.0.1:{port}", token, port, root, figures, base / "jupyter-lab.log")
     proc = _start(root, base / "home", port, token, lab.log)
     try:
+        for name in NOTEBOOKS:  # while the server starts
+            papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(root / f"{name}.ipynb"),
+                                       parameters={"quick": True, "figures_dir": str(figures)}, prepare_only=True,
+                                       kernel_name="python3", progress_bar=False)
         deadline = time.time() + 90
         while True:
             code = proc.poll()
