@@ -119,32 +119,55 @@ def _init_worker() -> None:
     warnings.filterwarnings("ignore")
 
 
-def _job(config: dict) -> dict:
-    return result(EgoDistillConfig.from_dict(config))
+def _job(config: dict) -> None:
+    result(EgoDistillConfig.from_dict(config))
+
+
+def _pool_map(fn, configs: list[EgoDistillConfig], n_workers: int, progress: bool) -> None:
+    """``fn(config.to_dict())`` for every config, over ``n_workers`` processes (in this one if 1)."""
+    def done(c: EgoDistillConfig) -> None:
+        if progress:
+            print(f"egodistill: {c.stage} {c.variant or ''} {c.dataset} seed {c.seed} done", flush=True)
+
+    if n_workers <= 1 or len(configs) <= 1:
+        for c in configs:
+            fn(c.to_dict())
+            done(c)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
+        for c, _ in zip(configs, pool.map(fn, [c.to_dict() for c in configs])):
+            done(c)
+
+
+def _run_job(config: dict) -> None:
+    run(EgoDistillConfig.from_dict(config))
 
 
 def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers: int | None = None) -> list[dict]:
-    """Every config trained (or read) and evaluated; results in order. Stage-0 runs and the teachers and
-    feature caches they need are built first in this process, then the stage-1 runs spread over workers."""
+    """Every config trained (or read) and evaluated; results in order.
+
+    In three waves: one run per dataset in this process (it fine-tunes the teacher and fills the frame
+    and teacher-output caches the others read), then every stage-0 run the rest need (each once), then
+    the rest; the last two over :func:`comodo.runs.workers` processes.
+    """
     from comodo import runs
 
     n_workers = n_workers or runs.workers()
     configs = [c.resolved() for c in configs]
-    todo = [c for c in configs if not (run_dir(c) / f"results_test.json").exists()]
-    firsts: dict[tuple, EgoDistillConfig] = {}
-    for c in todo:  # one run per dataset and pre-training in this process: teachers, caches and stage 0
-        firsts.setdefault((c.dataset, c.world_size, c.pretrain, c.use_imu, c.frames, c.frame_selection), c)
-    for c in firsts.values():
-        result(c)
-        if progress:
-            print(f"egodistill: {c.variant or 'run'} {c.dataset} seed {c.seed} done", flush=True)
-    rest = [c for c in todo if not (run_dir(c) / "results_test.json").exists()]
-    if rest and n_workers > 1 and len(rest) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
-            for c, _ in zip(rest, pool.map(_job, [c.to_dict() for c in rest])):
-                if progress:
-                    print(f"egodistill: {c.variant or 'run'} {c.dataset} seed {c.seed} done", flush=True)
+    todo = [c for c in configs if not (run_dir(c) / "results_test.json").exists()]
+    first: dict[tuple, EgoDistillConfig] = {}
+    for c in todo:
+        first.setdefault((c.dataset, c.dataset_path, c.world_size, c.world_seed, c.teacher, c.image_ckpt), c)
+    _pool_map(_job, list(first.values()), 1, progress)
+    stage0: dict[Path, EgoDistillConfig] = {}
+    for c in todo:
+        if c.stage == "train" and c.pretrain != "none" and c.init is None:
+            s0 = c.stage0()
+            if not (run_dir(s0) / "student.pt").exists():
+                stage0.setdefault(run_dir(s0), s0)
+    _pool_map(_run_job, list(stage0.values()), n_workers, progress)
+    _pool_map(_job, [c for c in todo if not (run_dir(c) / "results_test.json").exists()], n_workers, progress)
     return [result(c) for c in configs]

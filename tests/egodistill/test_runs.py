@@ -1,0 +1,72 @@
+"""Cached EgoDistill runs and the claims table: trained once, then only read; stage 0 shared."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from checkpoints import tiny_resnet, tiny_video_classifier
+from comodo.egodistill import experiments, runs
+from comodo.egodistill.config import variant
+from comodo.egodistill.teacher import TeacherFinetuneConfig, finetune_teacher
+
+TINY = dict(dataset="ego4d", world_size="quick", imu_length=64, imu_options=dict(width=8, dim=16),
+            gru_hidden=16, fusion_hidden=32, num_epochs=1, pretrain_epochs=1, batch_size=16, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def models(quick_world, tmp_path_factory):
+    quick_world("ego4d")
+    root = tmp_path_factory.mktemp("ckpts")
+    teacher = finetune_teacher(TeacherFinetuneConfig(base=str(tiny_video_classifier("videomae", root / "vm")),
+                                                     dataset="ego4d", world_size="quick", epochs=1, device="cpu"),
+                               progress=False)
+    return dict(teacher=str(teacher), image_ckpt=str(tiny_resnet(root / "resnet")))
+
+
+def _boom(*args, **kwargs):
+    raise AssertionError("trained again although the run is cached")
+
+
+def test_a_run_is_trained_once_and_stage0_is_shared(models, monkeypatch):
+    full = variant("egodistill", **TINY, **models)
+    no_gt = variant("egodistill", **{**TINY, "losses": ["kd", "l1"]}, **models)
+    a, b = runs.run(full), runs.run(no_gt)
+    assert a != b and a.parent == b.parent
+    init_a = json.loads((a / "config.json").read_text())["init"]
+    assert init_a == json.loads((b / "config.json").read_text())["init"] == str(runs.run_dir(full.stage0()))
+    assert not (a / "checkpoints" / "last.pt").exists() and (a / "key.json").exists()
+    r = runs.result(full)
+    from comodo.egodistill import train
+
+    monkeypatch.setattr(train, "train", _boom)
+    assert runs.run(full) == a and runs.result(full) == r  # read, never trained or evaluated again
+    assert runs.run_dir(variant("egodistill", **{**TINY, "seed": 1}, **models)) != a
+    assert runs.run_dir(variant("egodistill", **{**TINY, "device": "cuda"}, **models)) == a  # same run anywhere
+
+
+def test_the_key_follows_the_teacher_files(models, tmp_path):
+    import shutil
+
+    c = variant("visimu", **TINY, **models)
+    copy = tmp_path / "teacher"
+    shutil.copytree(models["teacher"], copy)
+    other = variant("visimu", **TINY, **{**models, "teacher": str(copy)})
+    key = runs.run_dir(other)
+    assert runs.run_dir(c) != key  # another folder is another teacher
+    (copy / "config.json").write_text((copy / "config.json").read_text() + " ")
+    assert runs.run_dir(other) != key  # a changed file too
+
+
+def test_claims_table_on_the_quick_world():
+    s = experiments.settings(quick=True, domains=("ego4d_verbs",))
+    table = experiments.claims(s, progress=False)
+    (row,) = table["claims"]
+    assert row["domain"] == "ego4d_verbs" and row["seeds"] == 1
+    for name in experiments.CLAIM_VARIANTS:
+        assert 0 <= row[name] <= 1 and len(row["per_seed"][name]) == 1
+    assert row["gain_over_visimu"] == pytest.approx(100 * (row["egodistill"] - row["visimu"]))
+    assert row["a_holds"] == (row["gain_over_visonly_distill"] >= experiments.THRESHOLD)
+    assert len(table["runs"]) == 3 and all("config" in r for r in table["runs"])
+    assert "| ego4d_verbs |" in experiments.markdown(table)
