@@ -11,8 +11,9 @@ study's figures). Runs, embeddings and results are cached under ``<data>/cache``
 
 On a machine with more than one core (``COMODO_WORKERS``, default min(2, cores)) the notebooks,
 which by then only read cached runs, are executed side by side, each in its own kernel; ``08_efficiency``,
-which measures CPU latencies, runs alone after them. At the end, a table of the step times with the
-machine's CPU model, torch's CPU capability and the core count, to compare with the README's.
+which measures CPU latencies, and then ``00_explore`` run alone after them. At the end, a table of
+the step times with the machine's CPU model, torch's CPU capability and the core count, to compare
+with the README's.
 
 Each notebook can also be run on its own, e.g.::
 
@@ -53,7 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-ALONE = ("08_efficiency",)  # notebooks that measure the CPU: executed alone, after the others
+# Executed alone after the others (in the order of notebooks(), 00_explore last): 08_efficiency
+# measures the CPU, 00_explore reads every run the others trained.
+ALONE = ("08_efficiency", "00_explore")
 
 
 def machine() -> str:
