@@ -4,8 +4,9 @@ The table is read from the run folders on disk, never by re-running a configurat
 family registers a :class:`RunReader` in :data:`READERS`: a glob pattern below
 :func:`comodo.paths.cache_root` that finds its finished runs, a function that turns one folder into
 result dicts (the shape :func:`comodo.runs.table` reads), and one that reads its per-epoch log.
-COMODO and its baselines (``<cache>/runs/<key>/``, see :mod:`comodo.runs`) are registered here;
-another method adds its runs with :func:`register_reader`.
+COMODO and its baselines (``<cache>/runs/<key>/``, see :mod:`comodo.runs`) and EgoDistill
+(``<cache>/egodistill/runs/<key>/``, see :mod:`comodo.egodistill.runs`) are registered here; another
+method adds its runs with :func:`register_reader`.
 
 :func:`load` gives one row per (run, evaluation dataset): the columns of :data:`comodo.runs.COLUMNS`,
 then :data:`EXTRA`: the learning rate, numbers from the training log (final loss, final validation
@@ -94,6 +95,40 @@ def comodo_results(folder: Path) -> list[dict]:
 
 
 register_reader("comodo", "runs/*", comodo_results)
+
+
+def egodistill_results(folder: Path) -> list[dict]:
+    """The result of one finished EgoDistill run (:mod:`comodo.egodistill.runs`).
+
+    ``method`` is the paper's variant (``egodistill``, ``visonly_distill``, ``visimu``, ``visonly``;
+    ``egodistill_custom`` otherwise), ``egodistill_pretrain`` for a stage-0 run, which has no classifier
+    and so no results. ``acc1`` is the student's clip top-1 accuracy on the test split (its own
+    classifier, EgoDistill's metric; not COMODO's SVM protocol); it reports no acc@3/5.
+    """
+    from comodo.egodistill.config import EgoDistillConfig
+
+    if not (folder / "student.pt").exists() or not (folder / "config.json").exists():
+        return []
+    config = json.loads((folder / "config.json").read_text())["config"]
+    c = EgoDistillConfig.from_dict(config)
+    method = "egodistill_pretrain" if c.stage == "pretrain" else c.variant or "egodistill_custom"
+    label = f"{method}, {c.dataset}, {c.frames} frame{'s' if c.frames > 1 else ''}, seed {c.seed}"
+    base = {"method": method, "train_dataset": c.dataset, "eval_dataset": c.dataset, "seed": c.seed,
+            "config": config, "n_classes": None, "acc1": None, "acc3": None, "acc5": None, "run": str(folder),
+            "label": label}
+    path = folder / "results_test.json"
+    if not path.exists():
+        return [{**base, "eval_dataset": None}]
+    r = json.loads(path.read_text())
+    return [{**base, "acc1": r["student"]["clip_top1"], "n_classes": len(r.get("classes", []))}]
+
+
+def egodistill_log(folder: Path):
+    """An EgoDistill run's ``log.jsonl``, its clip top-1 on the val split as ``val_acc``."""
+    return runs.read_log(folder).rename(columns={"val_clip_top1": "val_acc"})
+
+
+register_reader("egodistill", "egodistill/runs/*", egodistill_results, egodistill_log)
 
 
 # ------------------------------------------------------------------------------------------ table

@@ -81,6 +81,33 @@ def test_an_empty_cache_is_an_empty_table_and_says_how_to_fill_it(tmp_path):
         plt.close(fig)
 
 
+def test_egodistill_runs_are_read_too(tmp_path):
+    from comodo.egodistill.config import variant
+
+    stage1 = variant("egodistill", dataset="ego4d_verbs", world_size="quick", frames=2, seed=3).resolved()
+    for name, c, top1 in (("s1", stage1, 0.4), ("s0", stage1.stage0(), None)):
+        folder = tmp_path / "egodistill" / "runs" / name
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({"config": c.to_dict()}))
+        (folder / "log.jsonl").write_text(json.dumps({"epoch": 1, "loss": 2.5, "val_clip_top1": 0.3}) + "\n")
+        (folder / "student.pt").write_bytes(b"")
+        if top1 is not None:
+            (folder / "results_test.json").write_text(json.dumps({"student": {"clip_top1": top1},
+                                                                  "classes": ["a", "b", "c"]}))
+    df = explore.load(tmp_path)
+    assert list(df["method"]) == ["egodistill", "egodistill_pretrain"] and set(df["reader"]) == {"egodistill"}
+    s1 = df[df["run"] == "s1"].iloc[0]
+    assert s1["acc1"] == pytest.approx(0.4) and math.isnan(s1["acc3"]) and s1["n_classes"] == 3
+    assert s1["eval_dataset"] == s1["train_dataset"] == "ego4d_verbs" and s1["seed"] == 3
+    assert s1["final_loss"] == pytest.approx(2.5) and s1["final_val_acc"] == pytest.approx(0.3)
+    assert s1["label"] == "egodistill, ego4d_verbs, 2 frames, seed 3"
+    s0 = df[df["run"] == "s0"].iloc[0]
+    assert math.isnan(s0["acc1"]) and s0["eval_dataset"] is None  # stage 0 has no classifier to evaluate
+    fig = explore.plot_curve(df, s1["path"])
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "val_acc"]
+    plt.close(fig)
+
+
 def test_another_method_registers_a_reader(tmp_path):
     import pandas as pd
 
