@@ -204,3 +204,18 @@ def _env() -> dict:
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "comodo", "egodistill", *args], capture_output=True, text=True,
                           env=_env())
+
+
+def test_torchrun_two_processes(models, tmp_path):
+    """DDP on the CPU (gloo): two ranks train one student on halves of each batch."""
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29531",
+           "-m", "comodo", "egodistill", "train", "--dataset", "ego4d", "--world-size", "quick",
+           "--teacher", str(models[0]), "--image-ckpt", str(models[2]), "--imu-length", "64",
+           "--pretrain-epochs", "1", "--num-epochs", "1", "--batch-size", "16", "--device", "cpu",
+           "--out", str(run), "--quiet"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads((run / "summary.json").read_text())["world_size"] == 2
+    assert json.loads((run / "stage0" / "summary.json").read_text())["world_size"] == 2
+    assert evaluate_run(run)["student"]["n_clips"] > 0
