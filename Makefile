@@ -15,15 +15,16 @@ install: $(STAMP)
 # torch comes from pip (which sees a machine's local wheels and pip.conf; uv would fetch the default
 # CUDA build), together with uv; then uv installs the package and its dependencies around that torch,
 # with pip's find-links and extra indexes and pip's choice among them (the best match), several times
-# faster than pip. Without uv (offline, say): pip, as before. `pip install -e '.[dev]' torch==2.13.0`
-# and environment.yml keep working on their own.
+# faster than pip; compiled to bytecode at install, as pip does (else, with PYTHONDONTWRITEBYTECODE
+# set, every worker and kernel compiles transformers' sources again on import). Without uv (offline,
+# say): pip, as before. `pip install -e '.[dev]' torch==2.13.0` and environment.yml keep working.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH) uv || $(PY) -m pip install --quiet $(TORCH)
 	@if [ -x $(UV) ]; then \
 	  links="$${PIP_FIND_LINKS:-$$($(PY) -m pip config get global.find-links 2>/dev/null)}"; \
 	  extra="$${PIP_EXTRA_INDEX_URL:-$$($(PY) -m pip config get global.extra-index-url 2>/dev/null)}"; \
-	  args="--index-strategy unsafe-best-match"; \
+	  args="--index-strategy unsafe-best-match --compile-bytecode"; \
 	  for l in $$links; do args="$$args --find-links $$l"; done; \
 	  for u in $$extra; do args="$$args --extra-index-url $$u"; done; \
 	  echo "$(UV) pip install --python $(PY) $$args -e '.[dev]' $(TORCH)"; \

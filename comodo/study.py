@@ -10,7 +10,9 @@ study's figures). Runs, embeddings and results are cached under ``<data>/cache``
 ``comodo study`` only re-executes the notebooks and redraws.
 
 On a machine with more than one core (``COMODO_WORKERS``, default min(2, cores)) the notebooks,
-which by then only read cached runs, are executed side by side, each in its own kernel; ``08_efficiency``,
+which by then only read cached runs, are executed side by side in worker processes; the notebooks
+one process executes share its kernel (reset before each: no names, no open figures), so torch,
+transformers and scikit-learn are imported once per process, not once per notebook; ``08_efficiency``,
 which measures CPU latencies, and then ``00_explore`` run alone after them. At the end, a table of
 the step times with the machine's CPU model, torch's CPU capability and the core count, to compare
 with the README's.
@@ -77,14 +79,44 @@ def machine() -> str:
     return f"{model}, {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores"
 
 
+_KERNEL = None  # this process's kernel: the notebooks one process executes share it (imports paid once)
+# Run in the shared kernel before each notebook: no names and no open figures, as in a fresh kernel
+# (torch seeds its generator at random in every new process, so no notebook's numbers depend on it).
+_RESET = "import matplotlib.pyplot\nmatplotlib.pyplot.close('all')\n%reset -f\n"
+
+
+def _kernel():
+    """This process's ``python3`` kernel, started on first use (cwd: the checkout), reset on every next."""
+    global _KERNEL
+    from jupyter_client.manager import KernelManager
+
+    if _KERNEL is None or not _KERNEL.is_alive():
+        import atexit
+
+        _KERNEL = KernelManager(kernel_name="python3")
+        _KERNEL.start_kernel(cwd=str(ROOT))
+        atexit.register(_KERNEL.shutdown_kernel, now=True)
+        return _KERNEL
+    client = _KERNEL.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        reply = client.execute_interactive(_RESET, timeout=120, output_hook=lambda msg: None)
+        check(reply["content"]["status"] == "ok", f"the notebooks' kernel did not reset: {reply['content']}")
+    finally:
+        client.stop_channels()
+    return _KERNEL
+
+
 def _execute(book: str, out: str, quick: bool, figures: str, label: str) -> float:
-    """Execute one notebook with papermill (in a worker process when notebooks run side by side)."""
+    """Execute one notebook with papermill in this process's kernel (:func:`_kernel`), in a worker
+    process when notebooks run side by side."""
     import papermill
 
     t = time.time()
     print(f"{label} {Path(book).stem} ...", flush=True)
     papermill.execute_notebook(book, out, parameters={"quick": quick, "figures_dir": figures},
-                               kernel_name="python3", cwd=str(ROOT), progress_bar=False,
+                               kernel_name="python3", cwd=str(ROOT), progress_bar=False, km=_kernel(),
                                stdout_file=sys.stdout)  # the notebook's own lines: one per run
     return time.time() - t
 

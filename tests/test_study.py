@@ -20,16 +20,18 @@ def test_machine_names_the_cpu_its_capability_and_the_cores():
 
 
 def _book(folder: Path, name: str) -> Path:
-    """A notebook that writes its name, its kernel's parent process and parameters into
-    ``<figures_dir>/<name>.json``."""
+    """A notebook that writes its name, its kernel and the kernel's parent process, its parameters and
+    whether it finds a name an earlier notebook left into ``<figures_dir>/<name>.json``."""
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
     params = nbformat.v4.new_code_cell('quick = False\nfigures_dir = "figures"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
         "import json, os\n"
-        f"json.dump({{'name': {name!r}, 'parent': os.getppid(), 'quick': quick}}, "
-        f"open(f'{{figures_dir}}/{name}.json', 'w'))")]
+        f"json.dump({{'name': {name!r}, 'parent': os.getppid(), 'kernel': os.getpid(), 'quick': quick, "
+        "'fresh': 'leftover' not in globals()}, "
+        f"open(f'{{figures_dir}}/{name}.json', 'w'))\n"
+        "leftover = 1")]
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
     return path
@@ -50,3 +52,7 @@ def test_notebooks_run_side_by_side_and_the_latency_one_alone(tmp_path, monkeypa
     here = os.getpid()  # the process that started a kernel: a worker of the pool, or this one
     assert numbers["08_efficiency"]["parent"] == here
     assert all((numbers[n]["parent"] != here) == side_by_side for n in ("01_a", "02_b"))
+    # The notebooks one process executes share its kernel, reset before each as a fresh one starts.
+    assert all(n["fresh"] for n in numbers.values())
+    if not side_by_side:
+        assert len({n["kernel"] for n in numbers.values()}) == 1
