@@ -265,10 +265,25 @@ def teacher_result_path(dataset: str, world_size: str = "default", world_seed: i
 
 
 def teacher_dim(config: DistillConfig, projection: str | None = None) -> int:
-    """Dimension of ``config``'s teacher embeddings with ``projection`` (default: the config's)."""
+    """Dimension of ``config``'s teacher embeddings with ``projection`` (default: the config's).
+
+    The random head's output width, or the teacher's hidden size: for the embedded teacher read from
+    its saved ``config.json`` (no need to import transformers for a number), else from the loaded teacher.
+    """
     from comodo.train.data import teacher_of
 
-    return int(teacher_of(config, projection).dim)
+    c = config.resolved()
+    projection = projection or c.projection
+    if projection == "random_mlp":
+        return int(c.mlp_output_dim)
+    if projection == "none" and c.video_ckpt == "embedded":
+        from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, teacher_dir
+
+        kwargs = QUICK if c.world_size == "quick" else {"size": c.world_size}
+        saved = teacher_dir(TeacherPretrainConfig(**kwargs, world_seed=c.world_seed)) / "config.json"
+        if saved.exists():
+            return int(json.loads(saved.read_text())["hidden_size"])
+    return int(teacher_of(c, projection).dim)
 
 
 # ----------------------------------------------------------------------------------- the world
@@ -339,7 +354,7 @@ def prepare(world_size: str = "default", world_seed: int = 0, domains: Sequence[
             pretraining.result()
     for d in targets:
         resolve_spec(d, world_size=world_size, world_seed=world_seed)
-    if teacher:
+    if need_teacher:  # (else it is there: nothing to load, nor transformers to import, for a warm study)
         with one_thread():
             load_teacher("embedded", "none", world_size=world_size, world_seed=world_seed)
 

@@ -59,6 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 # Executed alone after the others (in the order of notebooks(), 00_explore last): 08_efficiency
 # measures the CPU, 00_explore reads every run the others trained.
 ALONE = ("08_efficiency", "00_explore")
+# The longest notebooks, started first when notebooks run side by side (the others fill the other
+# worker meanwhile): UMAP's first fit compiles numba's kernels, the tour loads the teacher and two runs.
+LONGEST = ("06_umap", "01_tour")
 
 
 def machine() -> str:
@@ -179,6 +182,7 @@ def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_
         print(f"{labels[b]} {b.stem}: {sec:.0f} s -> {out / b.name}", flush=True)
 
     together = [b for b in books if b.stem not in ALONE] if side_by_side and runs.workers() > 1 else []
+    together.sort(key=lambda b: LONGEST.index(b.stem) if b.stem in LONGEST else len(LONGEST))  # stable
     if len(together) > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed

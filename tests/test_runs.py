@@ -276,3 +276,12 @@ def test_prepare_trains_the_teacher_beside_the_world_with_the_same_bytes(quick_w
     assert beside.is_relative_to(tmp_path) and (beside / "pretrain.json").exists() and len(pools) == 1
     assert (beside / "model.safetensors").read_bytes() == (alone / "model.safetensors").read_bytes()
     assert runs.n_train("mmea", "quick") > 0
+
+
+def test_teacher_dim_reads_the_embedded_teachers_config(quick_world, monkeypatch):
+    from comodo.train.data import teacher_of
+
+    c = _config()
+    loaded = {p: int(teacher_of(c, p).dim) for p in ("none", "random_mlp")}
+    _forbid(monkeypatch, "comodo.train.data", "teacher_of")  # from the saved config.json, not a loaded model
+    assert runs.teacher_dim(c, "none") == loaded["none"] and runs.teacher_dim(c) == loaded["random_mlp"] == 128
