@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ import torch
 from comodo.data.identity import samples_identity
 from comodo.data.spec import Sample
 from comodo.encoders.video import VideoTeacher, clip_frames
-from comodo.io import atomic_path, stable_hash
+from comodo.io import stable_hash
 from comodo.paths import cache_root
 
 FRAME_SAMPLING = "uniform-linspace-floor over [start_s, end_s) (pytorchvideo UniformTemporalSubsample)"
@@ -45,12 +45,11 @@ def video_root(samples: Sequence[Sample]) -> Path:
 
 
 def _weights_fingerprint(teacher: VideoTeacher) -> str:
-    """Size and mtime of every file in a local checkpoint folder (a hub snapshot is named by revision)."""
+    """The stats of every file of the checkpoint folder (:func:`~comodo.data.identity.folder_identity`)."""
+    from comodo.data.identity import folder_identity
     from comodo.encoders.hub import resolve_checkpoint
 
-    folder = resolve_checkpoint(teacher.config.checkpoint, teacher.config.revision)
-    stats = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in folder.iterdir() if p.is_file())
-    return stable_hash(stats)
+    return stable_hash(folder_identity(resolve_checkpoint(teacher.config.checkpoint, teacher.config.revision)))
 
 
 def compute_signature(device: torch.device) -> str:
@@ -80,47 +79,36 @@ def teacher_embeddings(teacher: VideoTeacher, samples: Sequence[Sample], pooled:
                        dataset_root: Path | None = None) -> np.ndarray:
     """(N, D) float32 teacher embeddings of ``samples`` (L2-normalised), or (N, hidden) pooled features.
 
-    Encodes what is not cached yet; returns a memory-mapped array when loaded from the cache.
+    Encodes what is not cached yet (:mod:`comodo.arrays_cache`: a stale or corrupt file is rebuilt).
     ``root`` is the cache folder (default ``<cache>/embeddings``); ``dataset_root`` the dataset's
     root folder (``spec.root``; see :func:`embedding_key`). Every video is stat'ed first, so a
     missing one is an error whatever the cache holds.
     """
-    from safetensors import safe_open
-    from safetensors.torch import save_file
+    from comodo.arrays_cache import load_arrays, save_arrays
 
     key = embedding_key(teacher, samples, {"pooled": pooled}, dataset_root=dataset_root)
     path = (root or cache_root() / "embeddings") / f"{key}.safetensors"
-    if path.exists():
-        try:
-            with safe_open(str(path), framework="np") as f:
-                meta = f.metadata() or {}
-                emb = f.get_tensor("embeddings")
-            if meta.get("key") == key and emb.shape[0] == len(samples) and np.isfinite(emb).all():
-                return emb
-            print(f"comodo: stale teacher-embedding cache {path} (key or row count differs): rebuilding",
-                  file=sys.stderr)
-        except Exception as e:  # truncated, not safetensors, missing tensor ...
-            print(f"comodo: corrupt teacher-embedding cache {path} ({type(e).__name__}): rebuilding",
-                  file=sys.stderr)
+    cached = load_arrays(path, key, {"embeddings": len(samples)}, "teacher-embedding cache")
+    if cached is not None:
+        return cached["embeddings"]
     emb = encode(teacher, samples, pooled, batch_size, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        save_file({"embeddings": torch.from_numpy(emb)}, str(tmp),
-                  metadata={"key": key, "n": str(len(samples)), "teacher": str(teacher.config.checkpoint)})
+    save_arrays(path, key, {"embeddings": emb}, {"n": len(samples), "teacher": teacher.config.checkpoint})
     return emb
+
+
+def clip_batches(samples: Sequence[Sample], num_frames: int, batch_size: int = 32, progress: bool = True,
+                 desc: str = "teacher: encoding clips") -> Iterator[np.ndarray]:
+    """The clips of ``samples`` in order, ``batch_size`` at a time: (b, num_frames, H, W, 3) uint8, the
+    frames spread uniformly over each clip (:data:`FRAME_SAMPLING`); a progress bar on stderr."""
+    from tqdm.auto import tqdm
+
+    for i in tqdm(range(0, len(samples), batch_size), desc=desc, disable=not progress, leave=False, file=sys.stderr):
+        yield np.stack([clip_frames(s.video_path, s.start_s, s.end_s, num_frames) for s in samples[i:i + batch_size]])
 
 
 def encode(teacher: VideoTeacher, samples: Sequence[Sample], pooled: bool = False, batch_size: int = 32,
            progress: bool = True) -> np.ndarray:
     """Encode ``samples`` without any cache: (N, D) float32."""
-    from tqdm.auto import tqdm
-
-    out = []
-    bar = tqdm(range(0, len(samples), batch_size), desc="teacher: encoding clips", disable=not progress,
-               leave=False, file=sys.stderr)
-    for i in bar:
-        batch = samples[i:i + batch_size]
-        frames = np.stack([clip_frames(s.video_path, s.start_s, s.end_s, teacher.num_frames) for s in batch])
-        z = teacher.pooled(frames) if pooled else teacher(frames)  # (b, D)
-        out.append(z.float().cpu().numpy())
+    out = [(teacher.pooled(frames) if pooled else teacher(frames)).float().cpu().numpy()  # (b, D)
+           for frames in clip_batches(samples, teacher.num_frames, batch_size, progress)]
     return np.concatenate(out).astype(np.float32)

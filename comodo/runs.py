@@ -61,10 +61,9 @@ def world_keys(world_size: str, world_seed: int = 0, domains: Iterable[str] | No
 
 def teacher_key(world_size: str, world_seed: int = 0) -> str:
     """The folder name of the embedded teacher that :func:`comodo.train.data.load_teacher` trains."""
-    from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, teacher_dir
+    from comodo.teacher.pretrain import embedded_config, teacher_dir
 
-    kwargs = QUICK if world_size == "quick" else {"size": world_size}
-    return teacher_dir(TeacherPretrainConfig(**kwargs, world_seed=world_seed)).name
+    return teacher_dir(embedded_config(world_size, world_seed)).name
 
 
 def canonical(config: DistillConfig) -> DistillConfig:
@@ -131,12 +130,12 @@ def dataset_identity(config: DistillConfig) -> dict:
 
 def checkpoint_identity(video_ckpt: str) -> list[dict] | None:
     """The stats of every file of a teacher given as a local folder (``None``: a hub id or ``embedded``)."""
-    from comodo.data import file_identity
+    from comodo.data import folder_identity
 
     folder = Path(video_ckpt)
     if video_ckpt == "embedded" or not folder.is_dir():
         return None  # the embedded teacher is named by teacher_key, a hub snapshot by its revision
-    return [file_identity(p, folder, "teacher file") for p in sorted(folder.rglob("*")) if p.is_file()]
+    return folder_identity(folder, "teacher file")
 
 
 def run_key_inputs(config: DistillConfig) -> dict:
@@ -277,10 +276,9 @@ def teacher_dim(config: DistillConfig, projection: str | None = None) -> int:
     if projection == "random_mlp":
         return int(c.mlp_output_dim)
     if projection == "none" and c.video_ckpt == "embedded":
-        from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, teacher_dir
+        from comodo.teacher.pretrain import embedded_config, teacher_dir
 
-        kwargs = QUICK if c.world_size == "quick" else {"size": c.world_size}
-        saved = teacher_dir(TeacherPretrainConfig(**kwargs, world_seed=c.world_seed)) / "config.json"
+        saved = teacher_dir(embedded_config(c.world_size, c.world_seed)) / "config.json"
         if saved.exists():
             return int(json.loads(saved.read_text())["hidden_size"])
     return int(teacher_of(c, projection).dim)
@@ -332,14 +330,13 @@ def prepare(world_size: str = "default", world_seed: int = 0, domains: Sequence[
     core the one-thread training leaves free is not idle. The world's bytes do not depend on how many
     processes generate it.
     """
-    from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, teacher_dir
+    from comodo.teacher.pretrain import embedded_config, teacher_dir
     from comodo.train.data import load_teacher, resolve_spec
     from comodo.world.domains import TARGET_DOMAINS
     from comodo.world.generate import generate, world_dir
 
     targets = list(domains or TARGET_DOMAINS)
-    kwargs = QUICK if world_size == "quick" else {"size": world_size}
-    need_teacher = teacher and not (teacher_dir(TeacherPretrainConfig(**kwargs, world_seed=world_seed))
+    need_teacher = teacher and not (teacher_dir(embedded_config(world_size, world_seed))
                                     / "pretrain.json").exists()
     missing = [d for d in targets if not (world_dir(d, world_size, world_seed) / "world.json").exists()]
     if need_teacher and missing and (os.cpu_count() or 1) > 1:

@@ -10,7 +10,7 @@ Every cache of results computed from a dataset's files includes their :func:`sam
 :func:`file_identity` in its key (:mod:`comodo.data.identity`).
 """
 
-from comodo.data.identity import file_identity, samples_identity
+from comodo.data.identity import file_identity, folder_identity, samples_identity
 from comodo.data.imu import resample, validate_imu
 from comodo.data.layout import LAYOUTS, Layout, get_layout, load_split, read_imu
 from comodo.data.spec import DataSpec, Sample
@@ -24,6 +24,7 @@ __all__ = [
     "Sample",
     "VideoInfo",
     "file_identity",
+    "folder_identity",
     "frame_range",
     "get_layout",
     "load_split",

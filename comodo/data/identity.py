@@ -82,6 +82,15 @@ def samples_identity(samples: Sequence[Sample], root: Path, video: bool = True, 
     return stable_hash({"root": root.resolve().as_posix(), "samples": rows})
 
 
+def folder_identity(folder: Path, what: str = "checkpoint file") -> list[dict]:
+    """The :func:`file_identity` of every file under ``folder`` (a checkpoint), in path order.
+
+    A hub snapshot's files are links to its blobs: their stats are the blobs'.
+    """
+    folder = Path(folder)
+    return [file_identity(p, folder, what) for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
 def _relative(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` as written, else as resolved, else its resolved absolute path."""
     try:

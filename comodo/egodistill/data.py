@@ -18,7 +18,6 @@ import numpy as np
 from comodo.data import DataSpec, Sample
 from comodo.egodistill.clips import clip_imus, clip_spec, load_clips, video_index
 from comodo.egodistill.config import EgoDistillConfig
-from comodo.errors import ComodoError, check
 
 
 @dataclass
@@ -68,21 +67,21 @@ def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = 
     return teacher, image
 
 
-def classes_of(spec: DataSpec, config: EgoDistillConfig) -> list[str]:
-    """The sorted labels of the train split's clips: the class order of the student and the teacher."""
-    return sorted({c.label for c in load_clips(spec, "train", config.clip_s)})
+def split_clips(config: EgoDistillConfig, spec: DataSpec, splits: tuple[str, ...]) -> dict[str, list[Sample]]:
+    """``{split: clips}`` (:func:`~comodo.egodistill.clips.load_clips`), each split listed once."""
+    return {s: load_clips(spec, s, config.clip_s) for s in splits}
 
 
-def clip_set(config: EgoDistillConfig, spec: DataSpec, split: str, classes: list[str], teacher, image,
-             progress: bool = False) -> ClipSet:
-    """Every array the run needs of ``split`` (``teacher``/``image`` from :func:`load_models`)."""
+def clip_set(config: EgoDistillConfig, spec: DataSpec, split: str, clips: list[Sample], classes: list[str], teacher,
+             image, progress: bool = False) -> ClipSet:
+    """Every array the run needs of the ``clips`` of ``split`` (``teacher``/``image`` from :func:`load_models`;
+    ``classes``: the sorted labels of the train clips, the class order of the student and the teacher)."""
     from comodo.egodistill.frame_cache import first_last, frame_features, select
     from comodo.egodistill.teacher_cache import teacher_outputs
 
-    clips = load_clips(spec, split, config.clip_s)
-    unknown = sorted({c.label for c in clips} - set(classes))
-    if unknown:
-        raise ComodoError(f"{spec.root}: label {unknown[0]!r} of the {split} split never occurs in the train split")
+    from comodo.train.data import check_labels
+
+    check_labels(np.array(classes), np.array([c.label for c in clips]), split, str(spec.root))
     teacher.check_labels(classes, config.dataset)  # the same label set, or a one-line error naming the teacher
     z_video, logits = teacher_outputs(teacher, clips, spec.root, progress=progress)
     logits = logits[:, [list(teacher.labels).index(c) for c in classes]]  # (n, K) in the dataset's class order

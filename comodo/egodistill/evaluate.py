@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from comodo.egodistill.data import ClipSet, clip_set, load_models, spec_of
+from comodo.egodistill.data import ClipSet, clip_set, load_models, spec_of, split_clips
 from comodo.errors import check
 
 
@@ -80,7 +80,7 @@ def evaluate_run(run_dir: str | Path, split: str = "test", device: str = "cpu", 
                                    f"evaluate its stage-1 run")
     spec = spec_of(config)
     teacher, image = load_models(config, device, progress)
-    cs = clip_set(config, spec, split, classes, teacher, image, progress)
+    cs = clip_set(config, spec, split, split_clips(config, spec, (split,))[split], classes, teacher, image, progress)
     z, probs = predict(student.to(device), cs, device)
     teacher_probs = torch.softmax(torch.from_numpy(cs.teacher_logits), 1).numpy()
     return {"kind": "egodistill", "variant": config.variant, "split": split, "classes": classes,

@@ -11,7 +11,7 @@ The key covers what changes the features: the encoder (:meth:`ImageEncoder.descr
 dim, processor, a stat of every checkpoint file), the videos (:func:`samples_identity`: the clips'
 uids, windows, times, labels and a stat of each video), every clip's frame range, and where and how
 it is computed (:func:`comodo.cache.compute_signature`, the batch size). Stale or corrupt files are
-rebuilt with a message (:mod:`comodo.egodistill.arrays_cache`).
+rebuilt with a message (:mod:`comodo.arrays_cache`).
 
 On CPU the frames are encoded under one torch thread (:func:`comodo.threads.one_thread`): the bits
 then do not depend on the machine's thread count, and on a shared CPU a small backbone runs several
@@ -30,7 +30,7 @@ import numpy as np
 from comodo.data import probe_video, read_frames
 from comodo.data.identity import samples_identity
 from comodo.data.spec import Sample
-from comodo.egodistill.arrays_cache import load_arrays, save_arrays
+from comodo.arrays_cache import load_arrays, save_arrays
 from comodo.egodistill.clips import clip_frames_range, select_frames
 from comodo.egodistill.image import ImageEncoder
 from comodo.errors import check, is_integer

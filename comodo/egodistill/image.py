@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from comodo.errors import ComodoError, check
+from comodo.errors import check
+from comodo.train.classifier import fit_classifier
 from comodo.train.schedules import one_cycle
 from comodo.io import atomic_dir, stable_hash, write_json
 from comodo.paths import cache_root
@@ -190,8 +191,6 @@ def _train(config: ImagePretrainConfig, labels: list[str], p_train: Tensor, y_tr
     """AdamW + one-cycle schedule on (N, 3, s, s) pixel values; returns the model (eval) and the history."""
     from transformers import ResNetConfig, ResNetForImageClassification
 
-    from comodo.teacher.pretrain import evaluate_classifier
-
     torch.manual_seed(config.seed)
     hf_config = ResNetConfig(embedding_size=config.embedding_size, hidden_sizes=list(config.hidden_sizes),
                              depths=list(config.depths), layer_type="basic", num_labels=len(labels),
@@ -201,27 +200,8 @@ def _train(config: ImagePretrainConfig, labels: list[str], p_train: Tensor, y_tr
     steps = config.epochs * int(np.ceil(len(y_train) / config.batch_size))
     sched = one_cycle(opt, config.learning_rate, steps, warmup=0.15)
     gen = torch.Generator().manual_seed(config.seed)
-    y = torch.as_tensor(y_train)
-    history = []
-    for epoch in range(config.epochs):
-        model.train()
-        order = torch.randperm(len(y_train), generator=gen)
-        losses = []
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i:i + config.batch_size]
-            batch = _augment(p_train[idx], gen)  # (b, 3, s, s)
-            loss = nn.functional.cross_entropy(model(pixel_values=batch).logits, y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-        acc = evaluate_classifier(model, p_val, y_val)
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_acc": acc})
-        if verbose:
-            print(f"image encoder epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.3f}, "
-                  f"val acc {acc:.3f}", flush=True)
-    model.eval()
+    history = fit_classifier(model, p_train, y_train, p_val, y_val, epochs=config.epochs, batch_size=config.batch_size,
+                             opt=opt, sched=sched, gen=gen, augment=_augment, name="image encoder", verbose=verbose)
     return model, history
 
 
@@ -252,28 +232,23 @@ class ImageEncoder(nn.Module):
     def __init__(self, checkpoint: str = "embedded", *, world_size: str = "default", world_seed: int = 0,
                  device: str | torch.device = "cpu", verbose: bool = True) -> None:
         super().__init__()
-        from comodo.encoders.hub import resolve_checkpoint
+        from comodo.egodistill.video_classifier import load_processor
+        from comodo.encoders.hub import checkpoint_name, resolve_checkpoint
         from comodo.encoders.video import quiet_transformers
 
         quiet_transformers()
-        from transformers import AutoConfig, AutoImageProcessor, AutoModel
+        from transformers import AutoConfig, AutoModel
 
         self.checkpoint = str(checkpoint)
         if self.checkpoint == "embedded":
             self.path = pretrain_image_encoder(pretrain_config(world_size, world_seed), verbose=verbose)
         else:
             self.path = resolve_checkpoint(checkpoint)
-        # the key's name: a hub id as given, a folder by its own name (moving it keeps its caches)
-        hub_id = self.checkpoint != "embedded" and not Path(self.checkpoint).expanduser().exists()
-        self.name = self.checkpoint if hub_id else self.path.name
+        self.name = self.path.name if self.checkpoint == "embedded" else checkpoint_name(self.checkpoint, self.path)
         self.hf_config = AutoConfig.from_pretrained(self.path)
         self.model_type = str(self.hf_config.model_type)
         self.family = IMAGE_ENCODERS.get(self.model_type)
-        try:
-            self.processor = AutoImageProcessor.from_pretrained(self.path)
-        except (OSError, ValueError) as e:
-            msg = (str(e).splitlines() or [type(e).__name__])[0]
-            raise ComodoError(f"image checkpoint {self.path}: no usable image processor config ({msg})") from None
+        self.processor = load_processor(self.path, "image")
         self.backbone = AutoModel.from_pretrained(self.path)  # the backbone, without a classifier head
         self.dim = self.family.dim(self.hf_config)
         self.requires_grad_(False)
@@ -301,12 +276,10 @@ class ImageEncoder(nn.Module):
 
     def describe(self) -> dict:
         """What a cache key records about this encoder: family, dim, processor, a stat of every weight file."""
-        from comodo.data.identity import file_identity
+        from comodo.data.identity import folder_identity
 
-        files = sorted(p for p in self.path.iterdir() if p.is_file())
-        return {"checkpoint_name": self.name,
-                "model_type": self.model_type, "dim": self.dim, "processor": self.processor.to_dict(),
-                "weights": stable_hash([file_identity(p, self.path, "checkpoint file") for p in files])}
+        return {"checkpoint_name": self.name, "model_type": self.model_type, "dim": self.dim,
+                "processor": self.processor.to_dict(), "weights": folder_identity(self.path)}
 
 
 def load_image_encoder(name: str = "embedded", world_size: str = "default", world_seed: int = 0,

@@ -30,8 +30,7 @@ from torch import Tensor, nn
 
 from comodo.data import Sample
 from comodo.egodistill.teacher_cache import teacher_outputs
-from comodo.egodistill.video_classifier import (CLASSIFIERS, VideoClassifier, folder_fingerprint, load_processor,
-                                                preprocess)
+from comodo.egodistill.video_classifier import CLASSIFIERS, VideoClassifier, load_processor, preprocess
 from comodo.train.schedules import one_cycle
 from comodo.errors import check, check_seed, is_integer, is_positive_number
 from comodo.io import atomic_dir, stable_hash, write_json
@@ -94,17 +93,15 @@ class TeacherFinetuneConfig:
 def _base(c: TeacherFinetuneConfig, progress: bool) -> tuple[Path, str, str]:
     """``(folder, name, fingerprint)`` of the base checkpoint."""
     if c.base == "embedded":
-        from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, pretrain_teacher
+        from comodo.teacher.pretrain import embedded_config, pretrain_teacher
 
-        kwargs = QUICK if c.world_size == "quick" else {"size": c.world_size}  # as comodo.train.data.load_teacher
-        path = pretrain_teacher(TeacherPretrainConfig(**kwargs, world_seed=c.world_seed), verbose=progress)
+        path = pretrain_teacher(embedded_config(c.world_size, c.world_seed), verbose=progress)
         return path, "embedded", path.name  # the embedded teacher's folder is keyed by its world and settings
-    from comodo.encoders.hub import resolve_checkpoint
+    from comodo.data.identity import folder_identity
+    from comodo.encoders.hub import checkpoint_name, resolve_checkpoint
 
     path = resolve_checkpoint(c.base)
-    hub_id = not Path(c.base).expanduser().exists()
-    name = c.base.replace("/", "--") if hub_id else path.name
-    return path, name, folder_fingerprint(path)
+    return path, checkpoint_name(c.base, path).replace("/", "--"), stable_hash(folder_identity(path))
 
 
 def _data(c: TeacherFinetuneConfig):
@@ -183,18 +180,6 @@ def _accuracy(logits: Tensor, y: np.ndarray) -> float:
     return float((logits.argmax(1).numpy() == y).mean())
 
 
-def video_accuracy(probs: np.ndarray, y: np.ndarray, clips: Sequence[Sample]) -> float:
-    """Per-video top-1: the clip probabilities (N, C) of each video averaged, argmax against its label."""
-    from comodo.egodistill.clips import video_index
-
-    videos, v = video_index(clips)
-    mean = np.zeros((len(videos), probs.shape[1]))
-    np.add.at(mean, v, probs)  # (V, C) sums; the argmax of the sum is the argmax of the mean
-    label = np.zeros(len(videos), dtype=np.int64)
-    label[v] = y
-    return float((mean.argmax(1) == label).mean())
-
-
 def _train(c: TeacherFinetuneConfig, model: nn.Module, train: _ClipPixels, y_train: np.ndarray,
            val: _ClipPixels, y_val: np.ndarray, device: torch.device, progress: bool):
     """AdamW + one-cycle schedule, a random horizontal flip per batch; val clip accuracy each epoch.
@@ -269,6 +254,8 @@ def finetune_teacher(config: TeacherFinetuneConfig, out: Path | None = None, pro
     on one intra-op thread (:func:`comodo.threads.one_thread`) so the bytes do not depend on the
     machine's thread count. With ``progress`` one summary line is printed at the end.
     """
+    from comodo.egodistill.clips import video_index
+    from comodo.egodistill.evaluate import video_top1
     from comodo.encoders.video import quiet_transformers
     from comodo.train.loop import pick_device
 
@@ -294,7 +281,7 @@ def finetune_teacher(config: TeacherFinetuneConfig, out: Path | None = None, pro
     record = {"config": dataclasses.asdict(c), "key": key, "base": str(base), "base_fingerprint": base_fp,
               "dataset_root": str(spec.root), "labels": labels, "num_frames": num_frames, "history": history,
               "best_epoch": best, "val_acc": history[best]["val_acc"], "test_clip_acc": _accuracy(test, y["test"]),
-              "test_video_acc": video_accuracy(test.softmax(1).numpy(), y["test"], clips["test"]),
+              "test_video_acc": video_top1(test.softmax(1).numpy(), y["test"], video_index(clips["test"])[1]),
               **{f"n_{s}": len(clips[s]) for s in SPLITS}, "n_test_videos": len({x.uid for x in clips["test"]}),
               "device": device.type, "torch_threads": 1, "seconds": time.time() - t0}
     with atomic_dir(out) as tmp:
@@ -321,5 +308,4 @@ def _summary(record: dict, out: Path) -> None:
           f"{record['seconds']:.0f} s) -> {out}", flush=True)
 
 
-__all__ = ["TeacherFinetuneConfig", "VideoClassifier", "finetune_teacher", "teacher_dir", "teacher_outputs",
-           "video_accuracy"]
+__all__ = ["TeacherFinetuneConfig", "VideoClassifier", "finetune_teacher", "teacher_dir", "teacher_outputs"]

@@ -6,19 +6,18 @@ rule, the clips with the identity of their video files (:func:`comodo.data.ident
 dataset root, each clip's uid, window, span and label, each video's path, size and mtime) and where
 they are computed (:func:`comodo.cache.compute_signature`). One ``safetensors`` file per key, written
 atomically, no pickle; a stale or corrupt file is rebuilt with a message
-(:mod:`comodo.egodistill.arrays_cache`).
+(:mod:`comodo.arrays_cache`).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from comodo.data import Sample
-from comodo.egodistill.arrays_cache import load_arrays, save_arrays
+from comodo.arrays_cache import load_arrays, save_arrays
 from comodo.io import stable_hash
 from comodo.paths import cache_root
 
@@ -61,18 +60,12 @@ def teacher_outputs(classifier: "VideoClassifier", clips: Sequence[Sample], data
 def encode_outputs(classifier: "VideoClassifier", clips: Sequence[Sample], batch_size: int = 32,
                    progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``(z_V, logits)`` without any cache: each clip's ``num_frames`` frames spread uniformly over it."""
-    from tqdm.auto import tqdm
-
-    from comodo.encoders.video import clip_frames
+    from comodo.cache import clip_batches
 
     zs = [np.zeros((0, classifier.feature_dim), np.float32)]
     logits = [np.zeros((0, len(classifier.labels)), np.float32)]
-    bar = tqdm(range(0, len(clips), batch_size), desc="teacher: clip outputs", disable=not progress,
-               leave=False, file=sys.stderr)
-    for i in bar:
-        frames = np.stack([clip_frames(c.video_path, c.start_s, c.end_s, classifier.num_frames)
-                           for c in clips[i:i + batch_size]])  # (b, F, H, W, 3)
-        z, y = classifier.outputs(frames)  # (b, D), (b, C)
+    for frames in clip_batches(clips, classifier.num_frames, batch_size, progress, "teacher: clip outputs"):
+        z, y = classifier.outputs(frames)  # (b, F, H, W, 3) → (b, D), (b, C)
         zs.append(z.cpu().numpy())
         logits.append(y.cpu().numpy())
     return np.concatenate(zs).astype(np.float32), np.concatenate(logits).astype(np.float32)

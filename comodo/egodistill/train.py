@@ -18,7 +18,6 @@ AdamW, the learning rate × 0.1 at each milestone (fractions of the epochs). The
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import sys
@@ -30,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from comodo.egodistill.config import EgoDistillConfig
-from comodo.egodistill.data import ClipSet, classes_of, clip_set, load_models, spec_of
+from comodo.egodistill.data import ClipSet, clip_set, load_models, spec_of, split_clips
 from comodo.egodistill.losses import distill_loss, pretrain_loss
 from comodo.egodistill.student import EgoDistillStudent
 from comodo.errors import ComodoError, check
@@ -127,13 +126,14 @@ def train(config: EgoDistillConfig, out: str | Path, resume: bool = False, progr
 
     t0 = time.time()
     spec = spec_of(config)
-    classes = classes_of(spec, config)
+    clips = split_clips(config, spec, ("train", "val"))
+    classes = sorted({c.label for c in clips["train"]})
     sets: dict[str, ClipSet] = {}
     for turn in ((0,) if d.world == 1 else (0, 1)):  # rank 0 fills the caches, then the others read them
         if (turn == 0) == d.main:
             teacher, image = load_models(config, str(device), progress and d.main)
-            sets = {split: clip_set(config, spec, split, classes, teacher, image, progress and d.main)
-                    for split in ("train", "val")}
+            sets = {split: clip_set(config, spec, split, clips[split], classes, teacher, image, progress and d.main)
+                    for split in clips}
             teacher_info = {"path": str(teacher.path), "model_type": teacher.model_type}
             del teacher, image
         d.barrier()

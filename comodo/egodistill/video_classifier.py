@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from comodo.data.identity import folder_identity
 from comodo.errors import ComodoError, check
-from comodo.io import stable_hash
 from comodo.registry import Registry
 
 
@@ -44,7 +44,7 @@ CLASSIFIERS.register("timesformer")(ClassifierKind())
 CLASSIFIERS.register("vivit")(ClassifierKind())
 
 
-def load_processor(path: Path):
+def load_processor(path: Path, what: str = "teacher"):
     """The checkpoint's ``AutoImageProcessor``, or a one-line error naming the folder."""
     from transformers import AutoImageProcessor
 
@@ -52,7 +52,7 @@ def load_processor(path: Path):
         return AutoImageProcessor.from_pretrained(path)
     except (OSError, ValueError) as e:
         msg = (str(e).splitlines() or [type(e).__name__])[0]
-        raise ComodoError(f"teacher checkpoint {path}: no usable image processor config ({msg})") from None
+        raise ComodoError(f"{what} checkpoint {path}: no usable image processor config ({msg})") from None
 
 
 def preprocess(processor, frames: np.ndarray) -> Tensor:
@@ -82,7 +82,7 @@ class VideoClassifier(nn.Module):
     def __init__(self, checkpoint: str | os.PathLike, device: str | torch.device = "cpu",
                  revision: str | None = None) -> None:
         super().__init__()
-        from comodo.encoders.hub import resolve_checkpoint
+        from comodo.encoders.hub import checkpoint_name, resolve_checkpoint
         from comodo.encoders.video import quiet_transformers
 
         quiet_transformers()
@@ -90,8 +90,7 @@ class VideoClassifier(nn.Module):
 
         self.checkpoint = str(checkpoint)
         self.path = resolve_checkpoint(checkpoint, revision)
-        hub_id = not Path(self.checkpoint).expanduser().exists()
-        self.name = self.checkpoint if hub_id else self.path.name  # a moved folder keeps its caches
+        self.name = checkpoint_name(self.checkpoint, self.path)
         hf_config = AutoConfig.from_pretrained(self.path)
         self.model_type = str(hf_config.model_type)
         self.kind = CLASSIFIERS.get(self.model_type)
@@ -153,15 +152,7 @@ class VideoClassifier(nn.Module):
         """What a cache key records: family, sizes, labels, processor, a stat of every checkpoint file."""
         return {"checkpoint_name": self.name, "model_type": self.model_type, "num_frames": self.num_frames,
                 "feature_dim": self.feature_dim, "labels": self.labels,
-                "processor": self.processor.to_dict(), "weights": folder_fingerprint(self.path)}
+                "processor": self.processor.to_dict(), "weights": folder_identity(self.path)}
 
 
-def folder_fingerprint(folder: Path) -> str:
-    """Path, size and mtime (ns) of every file in a checkpoint folder (a hub snapshot's files by their blobs)."""
-    from comodo.data.identity import file_identity
-
-    files = sorted(p for p in Path(folder).iterdir() if p.is_file())
-    return stable_hash([file_identity(p, folder, "checkpoint file") for p in files])
-
-
-__all__ = ["CLASSIFIERS", "ClassifierKind", "VideoClassifier", "folder_fingerprint", "load_processor", "preprocess"]
+__all__ = ["CLASSIFIERS", "ClassifierKind", "VideoClassifier", "load_processor", "preprocess"]

@@ -13,6 +13,12 @@ from pathlib import Path
 from comodo.errors import ComodoError
 
 
+def checkpoint_name(given: str | os.PathLike, resolved: Path) -> str:
+    """The name a cache key records for a checkpoint: a hub id as given, a folder by its own name (so a
+    moved or copied folder keeps its caches; its files' stats are in the key beside the name)."""
+    return str(given) if not Path(given).expanduser().exists() else Path(resolved).name
+
+
 def resolve_checkpoint(name_or_path: str | os.PathLike, revision: str | None = None) -> Path:
     path = Path(name_or_path).expanduser()
     if path.exists():

@@ -14,8 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, pretrain_teacher
+    from comodo.teacher.pretrain import embedded_config, pretrain_teacher
 
-    kwargs = QUICK if args.size == "quick" else {"size": args.size}
-    print(pretrain_teacher(TeacherPretrainConfig(**kwargs, world_seed=args.world_seed)))
+    print(pretrain_teacher(embedded_config(args.size, args.world_seed)))
     return 0

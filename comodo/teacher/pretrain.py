@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from comodo.errors import check
 from comodo.io import atomic_dir, stable_hash, write_json
 from comodo.paths import cache_root
 from comodo.threads import one_thread
+from comodo.train.classifier import fit_classifier
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ class TeacherPretrainConfig:
 
 
 QUICK = dict(size="quick", epochs=3, hidden_size=64, num_layers=2, intermediate_size=128)
+
+
+def embedded_config(world_size: str = "default", world_seed: int = 0) -> TeacherPretrainConfig:
+    """The embedded teacher of a world: :data:`QUICK` for the quick world, the defaults otherwise."""
+    return TeacherPretrainConfig(**(QUICK if world_size == "quick" else {"size": world_size}), world_seed=world_seed)
 
 
 def teacher_dir(config: TeacherPretrainConfig) -> Path:
@@ -141,34 +146,12 @@ def _train(config: TeacherPretrainConfig, labels: list[str], p_train: torch.Tens
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=steps,
                                                 pct_start=0.1)
     gen = torch.Generator().manual_seed(config.seed)
-    history = []
-    for epoch in range(config.epochs):
-        model.train()
-        order = torch.randperm(len(y_train), generator=gen)
-        losses = []
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i:i + config.batch_size]
-            offset = int(torch.randint(0, 2, (1,), generator=gen))
-            batch = p_train[idx, offset::2]  # (b, F, 3, h, w): a random temporal offset per batch
-            if torch.rand(1, generator=gen).item() < 0.5:
-                batch = batch.flip(-1)  # horizontal flip
-            loss = nn.functional.cross_entropy(model(pixel_values=batch).logits, torch.as_tensor(y_train[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-        acc = evaluate_classifier(model, p_val, y_val)
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_acc": acc})
-        if verbose:
-            print(f"teacher epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.3f}, "
-                  f"val acc {acc:.3f}", flush=True)
-    model.eval()
+
+    def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:  # (b, 2F, 3, h, w) → (b, F, 3, h, w)
+        offset = int(torch.randint(0, 2, (1,), generator=gen))
+        batch = batch[:, offset::2]  # a random temporal offset per batch
+        return batch.flip(-1) if torch.rand(1, generator=gen).item() < 0.5 else batch  # horizontal flip
+
+    history = fit_classifier(model, p_train, y_train, p_val, y_val, epochs=config.epochs, batch_size=config.batch_size,
+                             opt=opt, sched=sched, gen=gen, augment=augment, name="teacher", verbose=verbose)
     return model, history
-
-
-@torch.no_grad()
-def evaluate_classifier(model: nn.Module, pixels: torch.Tensor, y: np.ndarray, batch: int = 64) -> float:
-    model.eval()
-    pred = torch.cat([model(pixel_values=pixels[i:i + batch]).logits.argmax(-1) for i in range(0, len(y), batch)])
-    return float((pred.numpy() == y).mean())

@@ -127,10 +127,9 @@ def load_teacher(video_ckpt: str, projection: str = "random_mlp", projection_see
     from comodo.encoders.video import TeacherConfig, VideoTeacher
 
     if video_ckpt == "embedded":
-        from comodo.teacher.pretrain import QUICK, TeacherPretrainConfig, pretrain_teacher
+        from comodo.teacher.pretrain import embedded_config, pretrain_teacher
 
-        kwargs = QUICK if world_size == "quick" else {"size": world_size}
-        video_ckpt = str(pretrain_teacher(TeacherPretrainConfig(**kwargs, world_seed=world_seed)))
+        video_ckpt = str(pretrain_teacher(embedded_config(world_size, world_seed)))
     config = TeacherConfig(checkpoint=video_ckpt, projection=projection, projection_seed=projection_seed,
                            mlp_hidden_dim=mlp_hidden_dim, mlp_output_dim=mlp_output_dim)
     return VideoTeacher(config, device=device)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from comodo.egodistill import frame_cache
-from comodo.egodistill.arrays_cache import load_arrays, save_arrays
+from comodo.arrays_cache import load_arrays, save_arrays
 from comodo.egodistill.clips import FRAME_RULES, load_clips, select_frames
 from comodo.egodistill.frame_cache import first_last, frame_features, frame_features_key, frame_ranges, select
 from comodo.egodistill.image import (QUICK, ImageEncoder, ImagePretrainConfig, image_processor, load_image_encoder,
