@@ -59,6 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     c = steps.add_parser("claims", help="the paper's two central claims on the embedded world (cached sweep)")
     c.add_argument("--quick", action="store_true", help="the quick world, one seed, 2 + 2 epochs")
+    c.add_argument("--domain", action="append", default=None, metavar="NAME",
+                   help="world domain (repeatable; default: the three verb domains)")
+    c.add_argument("--seed", action="append", type=int, default=None, help="seed (repeatable; default: 0, 1, 2)")
     c.add_argument("--out", default=None, help="write the table as JSON here")
     c.set_defaults(run=_claims)
 
@@ -84,6 +87,8 @@ def _run_args(p: argparse.ArgumentParser, stage: str) -> None:
     g.add_argument("--frame-selection", default="uniform", choices=FRAME_RULES)
     g.add_argument("--no-imu", dest="use_imu", action="store_false", help="image only (VisOnly, VisOnly-Distill)")
     g.add_argument("--imu-length", type=int, default=422)
+    g.add_argument("--imu-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="f_M's dilated-CNN option: width, depth, kernel, dim (repeatable; default 64, 5, 5, 512)")
     g = p.add_argument_group("losses")
     if stage == "train":
         g.add_argument("--losses", default=",".join(LOSSES), help="subset of kd,l1,gt (default: all; gt alone = VisIMU "
@@ -111,11 +116,13 @@ def _run_args(p: argparse.ArgumentParser, stage: str) -> None:
 
 def config_from_args(args: argparse.Namespace):
     from comodo.egodistill.config import EgoDistillConfig
+    from comodo.train.cli import key_value
 
     fields = dict(stage=args.stage, dataset=args.dataset, dataset_path=args.dataset_path, layout=args.layout,
                   world_size=args.world_size, world_seed=args.world_seed, clip_s=args.clip_s, teacher=args.teacher,
                   image_ckpt=args.image_ckpt, frames=args.frames, frame_selection=args.frame_selection,
-                  use_imu=args.use_imu, imu_length=args.imu_length, pretrain=args.pretrain, nce_tau=args.nce_tau,
+                  use_imu=args.use_imu, imu_length=args.imu_length,
+                  imu_options=dict(key_value(o, "--imu-option") for o in args.imu_option), pretrain=args.pretrain, nce_tau=args.nce_tau,
                   learning_rate=args.learning_rate, weight_decay=args.weight_decay, num_epochs=args.num_epochs,
                   batch_size=args.batch_size, seed=args.seed, device=args.device)
     if args.stage == "train":
@@ -160,7 +167,8 @@ def _claims(args: argparse.Namespace) -> int:
     from comodo.egodistill import experiments
     from comodo.io import write_json
 
-    table = experiments.claims(experiments.settings(quick=args.quick))
+    overrides = {k: tuple(v) for k, v in (("domains", args.domain), ("seeds", args.seed)) if v}
+    table = experiments.claims(experiments.settings(quick=args.quick, **overrides))
     if args.out:
         write_json(args.out, table)
     print(experiments.markdown(table))

@@ -63,11 +63,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _option(text: str):
+def key_value(text: str, flag: str = "--student-option"):
+    """``KEY=VALUE`` of a repeatable option → ``(key, value)``, the value parsed as JSON when it is."""
     from comodo.errors import ComodoError
 
     if "=" not in text:
-        raise ComodoError(f"--student-option {text!r}: expected KEY=VALUE")
+        raise ComodoError(f"{flag} {text!r}: expected KEY=VALUE")
     key, value = text.split("=", 1)
     try:
         return key, json.loads(value)
@@ -82,7 +83,7 @@ def config_from_args(args: argparse.Namespace):
         dataset=args.dataset, dataset_path=args.dataset_path, layout=args.layout, world_size=args.world_size,
         world_seed=args.world_seed, imu_rate=args.imu_rate, window_s=args.window_s, num_clips=args.num_clips,
         video_ckpt=args.video_ckpt, projection=args.projection, projection_seed=args.projection_seed,
-        student=args.student, imu_ckpt=args.imu_ckpt, student_options=dict(map(_option, args.student_option)),
+        student=args.student, imu_ckpt=args.imu_ckpt, student_options=dict(map(key_value, args.student_option)),
         reduction=args.reduction, mlp_hidden_dim=args.mlp_hidden_dim, mlp_output_dim=args.mlp_output_dim,
         method=args.method, queue_size=args.queue_size, queue_init=args.queue_init,
         student_temp=args.student_temp, teacher_temp=args.teacher_temp, infonce_temp=args.infonce_temp,
