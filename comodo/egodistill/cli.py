@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _data_args(t)
     t.add_argument("--video-ckpt", default="embedded",
                    help="base video model: hub id (MCG-NJU/videomae-base, facebook/timesformer-base-finetuned-k400, "
-                        "...), a folder, or 'embedded' (default)")
+                        "...), a folder, 'embedded' (the embedded VideoMAE, default) or 'embedded-timesformer'")
     t.add_argument("--num-epochs", type=int, default=None, help="default: the teacher config's")
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--learning-rate", type=float, default=None)
@@ -80,7 +80,8 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 def _run_args(p: argparse.ArgumentParser, stage: str) -> None:
     g = p.add_argument_group("models")
     g.add_argument("--teacher", default="embedded",
-                   help="fine-tuned video classifier Ω (`comodo egodistill teacher` folder, hub id) or 'embedded'")
+                   help="fine-tuned video classifier Ω (`comodo egodistill teacher` folder, hub id), or an embedded "
+                        "base fine-tuned on the dataset: 'embedded' (VideoMAE) or 'embedded-timesformer'")
     g.add_argument("--image-ckpt", default="embedded", help="frozen image backbone f_I: microsoft/resnet-18, a "
                                                             "folder, or 'embedded' (default)")
     g.add_argument("--frames", type=int, default=1, help="N RGB frames per clip (default: 1)")

@@ -45,15 +45,23 @@ def spec_of(config: EgoDistillConfig) -> DataSpec:
 
 
 def teacher_path(config: EgoDistillConfig, progress: bool = False) -> str:
-    """The video classifier Ω of a run: ``config.teacher``, or for ``"embedded"`` the embedded VideoMAE
-    fine-tuned on the run's dataset (:func:`~comodo.egodistill.teacher.finetune_teacher`, cached)."""
-    if config.teacher != "embedded":
-        return config.teacher
-    from comodo.egodistill.teacher import TeacherFinetuneConfig, finetune_teacher
+    """The video classifier Ω of a run: ``config.teacher``, or for an embedded base (``"embedded"``,
+    ``"embedded-timesformer"``) that base fine-tuned on the run's dataset
+    (:func:`~comodo.egodistill.teacher.finetune_teacher`, cached)."""
+    from comodo.egodistill.teacher import EMBEDDED_BASES, finetune_teacher
 
-    tc = TeacherFinetuneConfig(dataset=config.dataset, dataset_path=config.dataset_path, layout=config.layout,
-                               world_size=config.world_size, world_seed=config.world_seed, clip_s=config.clip_s)
-    return str(finetune_teacher(tc, progress=progress))
+    if config.teacher not in EMBEDDED_BASES:
+        return config.teacher
+    return str(finetune_teacher(embedded_teacher_config(config), progress=progress))
+
+
+def embedded_teacher_config(config: EgoDistillConfig):
+    """The fine-tuning settings of a run's embedded teacher (the study's defaults on its data)."""
+    from comodo.egodistill.teacher import TeacherFinetuneConfig
+
+    return TeacherFinetuneConfig(dataset=config.dataset, dataset_path=config.dataset_path, layout=config.layout,
+                                 world_size=config.world_size, world_seed=config.world_seed, clip_s=config.clip_s,
+                                 base=config.teacher)
 
 
 def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = False):

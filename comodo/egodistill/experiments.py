@@ -15,11 +15,25 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from comodo.egodistill.config import EgoDistillConfig, variant
+from comodo.egodistill.clips import FRAME_RULES
+from comodo.egodistill.config import VARIANTS, EgoDistillConfig, variant
 from comodo.world.domains import VERB_DOMAINS
 
 CLAIM_VARIANTS = ("egodistill", "visonly_distill", "visimu")
+COST_VARIANTS = ("egodistill", "visonly_distill", "visimu", "visonly")  # the paper's Fig. 3
+TEACHERS = ("embedded", "embedded-timesformer")  # the paper's Table 2: the same student under two teachers
 THRESHOLD = 3.0  # points
+# The paper's Table 1 (N = 1), its row names as in egodistill_results.json: stage 1's losses, stage 0's
+ABLATION_ROWS = {
+    "VisIMU (L_GT only: multi-modal recognition, no distillation)": dict(losses=["gt"], pretrain="none"),
+    "without L_KD": dict(losses=["l1", "gt"], pretrain="nce+l1"),
+    "without L_1": dict(losses=["kd", "gt"], pretrain="nce+l1"),
+    "without L_GT": dict(losses=["kd", "l1"], pretrain="nce+l1"),
+    "without pretraining": dict(losses=["kd", "l1", "gt"], pretrain="none"),
+    "without L1 pretraining": dict(losses=["kd", "l1", "gt"], pretrain="nce"),
+    "without NCE pretraining": dict(losses=["kd", "l1", "gt"], pretrain="l1"),
+    "EgoDistill (all)": dict(losses=["kd", "l1", "gt"], pretrain="nce+l1"),
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +44,9 @@ class EgoStudySettings:
     quick: bool = False
     world_size: str = "default"
     domains: tuple[str, ...] = VERB_DOMAINS
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = (0, 1, 2)  # the claims and the accuracy-against-cost sweep
+    frames: tuple[int, ...] = (1, 2, 4)  # N of the accuracy-against-cost sweep
+    ablation_seeds: tuple[int, ...] = (0,)  # Table 1's rows, Table 4's rules and the second teacher
     num_epochs: int = 20
     pretrain_epochs: int = 20
     learning_rate: float = 1e-3
@@ -42,8 +58,10 @@ class EgoStudySettings:
 
 
 def settings(quick: bool = False, **overrides) -> EgoStudySettings:
-    """The study's settings; ``quick``: the quick world, one seed, 2 + 2 epochs (CI-sized)."""
-    base = EgoStudySettings(quick=True, world_size="quick", seeds=(0,), num_epochs=2, pretrain_epochs=2) \
+    """The study's settings; ``quick``: the quick world, its first verb domain, one seed, 2 + 2 epochs
+    (CI-sized)."""
+    base = EgoStudySettings(quick=True, world_size="quick", domains=VERB_DOMAINS[:1], seeds=(0,), num_epochs=2,
+                            pretrain_epochs=2) \
         if quick else EgoStudySettings()
     return dataclasses.replace(base, **overrides)
 
@@ -57,6 +75,47 @@ def config(s: EgoStudySettings, name: str, dataset: str, seed: int, **fields) ->
 
 def claim_configs(s: EgoStudySettings) -> list[EgoDistillConfig]:
     return [config(s, name, d, seed) for d in s.domains for name in CLAIM_VARIANTS for seed in s.seeds]
+
+
+def cost_configs(s: EgoStudySettings) -> list[EgoDistillConfig]:
+    """The paper's Fig. 3: every variant at every N, per domain and seed (N = 1 holds the claims' runs)."""
+    return [config(s, name, d, seed, frames=n) for d in s.domains for n in s.frames for name in COST_VARIANTS
+            for seed in s.seeds]
+
+
+def teacher_configs(s: EgoStudySettings) -> list[EgoDistillConfig]:
+    """The paper's Table 2 at N = 1: EgoDistill and VisOnly-Distill distilled from each embedded teacher."""
+    return [config(s, name, d, seed, teacher=t) for d in s.domains for t in TEACHERS
+            for name in ("egodistill", "visonly_distill") for seed in s.ablation_seeds]
+
+
+def ablation_configs(s: EgoStudySettings) -> list[EgoDistillConfig]:
+    """The paper's Table 1 at N = 1: one run per row of :data:`ABLATION_ROWS`, per domain and seed."""
+    return [config(s, "egodistill", d, seed, **row) for d in s.domains for row in ABLATION_ROWS.values()
+            for seed in s.ablation_seeds]
+
+
+def frame_rule_configs(s: EgoStudySettings) -> list[EgoDistillConfig]:
+    """The paper's Table 4: EgoDistill at N = 4 under each frame-selection rule, per domain and seed."""
+    return [config(s, "egodistill", d, seed, frames=4, frame_selection=rule) for d in s.domains
+            for rule in FRAME_RULES for seed in s.ablation_seeds]
+
+
+def study_configs(s: EgoStudySettings) -> list[EgoDistillConfig]:
+    """Every EgoDistill run the study's notebooks read, each once, the first seed's first (so a sweep
+    cut short has every figure's first seed)."""
+    configs = (claim_configs(s) + cost_configs(s) + ablation_configs(s) + frame_rule_configs(s)
+               + teacher_configs(s))
+    seen: dict[str, EgoDistillConfig] = {}
+    for c in sorted(configs, key=lambda c: c.seed != s.seeds[0]):
+        seen.setdefault(json_key(c), c)
+    return list(seen.values())
+
+
+def json_key(c: EgoDistillConfig) -> str:
+    import json
+
+    return json.dumps(c.resolved().to_dict(), sort_keys=True)
 
 
 def claims(s: EgoStudySettings, progress: bool = True) -> dict:

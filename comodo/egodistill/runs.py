@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from comodo.egodistill.config import EgoDistillConfig
+from comodo.egodistill.teacher import EMBEDDED_BASES
 from comodo.errors import ComodoError
 from comodo.io import stable_hash, write_json
 from comodo.paths import cache_root
@@ -28,11 +29,12 @@ from comodo.threads import one_thread
 
 @functools.lru_cache(maxsize=64)
 def _teacher_name(dataset: str, dataset_path: str | None, layout: str | None, world_size: str, world_seed: int,
-                  clip_s: float) -> str:
+                  clip_s: float, base: str) -> str:
     from comodo.egodistill.teacher import TeacherFinetuneConfig, teacher_dir
 
     return teacher_dir(TeacherFinetuneConfig(dataset=dataset, dataset_path=dataset_path, layout=layout,
-                                             world_size=world_size, world_seed=world_seed, clip_s=clip_s)).name
+                                             world_size=world_size, world_seed=world_seed, clip_s=clip_s,
+                                             base=base)).name
 
 
 def _checkpoint(name: str) -> object:
@@ -57,8 +59,8 @@ def run_key_inputs(config: EgoDistillConfig) -> dict:
         spec = spec_of(c)
         inputs["dataset"] = {s: samples_identity(load_clips(spec, s, c.clip_s), spec.root, imu=True)
                              for s in ("train", "val", "test") if (spec.root / f"{s}.txt").exists()}
-    inputs["teacher"] = (_teacher_name(c.dataset, c.dataset_path, c.layout, c.world_size, c.world_seed, c.clip_s)
-                         if c.teacher == "embedded" else _checkpoint(c.teacher))
+    inputs["teacher"] = (_teacher_name(c.dataset, c.dataset_path, c.layout, c.world_size, c.world_seed, c.clip_s,
+                                       c.teacher) if c.teacher in EMBEDDED_BASES else _checkpoint(c.teacher))
     if c.image_ckpt == "embedded":
         from comodo.egodistill.image import image_encoder_dir, pretrain_config
 

@@ -38,6 +38,8 @@ from comodo.paths import cache_root
 from comodo.threads import one_thread
 
 SPLITS = ("train", "val", "test")
+# the embedded bases (pre-trained on the world's teacher domain, :mod:`comodo.teacher.pretrain`) by name
+EMBEDDED_BASES = {"embedded": "videomae", "embedded-timesformer": "timesformer"}
 PIXEL_MEMORY_BYTES = 4 << 30  # a split's pixel values are kept in memory up to this size, else decoded per batch
 
 
@@ -46,8 +48,9 @@ class TeacherFinetuneConfig:
     """Fine-tuning Ω on one labelled dataset (saved resolved in ``finetune.json``).
 
     ``dataset`` is a world domain when ``dataset_path`` is None, else the layout name of the real
-    dataset at ``dataset_path``. ``base``: ``"embedded"`` or a hub id / folder of a VideoMAE,
-    TimeSformer or ViViT checkpoint. ``num_frames`` None: the base config's frame count.
+    dataset at ``dataset_path``. ``base``: ``"embedded"`` (the embedded VideoMAE),
+    ``"embedded-timesformer"`` (an embedded TimeSformer of the same size), or a hub id / folder of a
+    VideoMAE, TimeSformer or ViViT checkpoint. ``num_frames`` None: the base config's frame count.
     """
 
     dataset: str = "ego4d"
@@ -92,11 +95,12 @@ class TeacherFinetuneConfig:
 
 def _base(c: TeacherFinetuneConfig, progress: bool) -> tuple[Path, str, str]:
     """``(folder, name, fingerprint)`` of the base checkpoint."""
-    if c.base == "embedded":
+    if c.base in EMBEDDED_BASES:
         from comodo.teacher.pretrain import embedded_config, pretrain_teacher
 
-        path = pretrain_teacher(embedded_config(c.world_size, c.world_seed), verbose=progress)
-        return path, "embedded", path.name  # the embedded teacher's folder is keyed by its world and settings
+        config = embedded_config(c.world_size, c.world_seed, architecture=EMBEDDED_BASES[c.base])
+        path = pretrain_teacher(config, verbose=progress)
+        return path, c.base, path.name  # the embedded teacher's folder is keyed by its world and settings
     from comodo.data.identity import folder_identity
     from comodo.encoders.hub import checkpoint_name, resolve_checkpoint
 

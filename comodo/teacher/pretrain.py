@@ -24,9 +24,13 @@ from comodo.threads import one_thread
 from comodo.train.classifier import fit_classifier
 
 
+ARCHITECTURES = ("videomae", "timesformer")  # transformers video classifiers the embedded teacher can be
+
+
 @dataclass(frozen=True)
 class TeacherPretrainConfig:
-    """Architecture and training of the embedded teacher."""
+    """Architecture and training of the embedded teacher (``architecture``: :data:`ARCHITECTURES`;
+    the TimeSformer uses the same sizes, with divided space-time attention and no tubelets)."""
 
     size: str = "default"  # world size of the teacher domain
     world_seed: int = 0
@@ -43,8 +47,11 @@ class TeacherPretrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 0.05
     seed: int = 0
+    architecture: str = "videomae"
 
     def __post_init__(self) -> None:
+        check(self.architecture in ARCHITECTURES,
+              f"teacher architecture {self.architecture!r}: expected one of {', '.join(ARCHITECTURES)}")
         check(self.epochs >= 1, f"teacher epochs: expected ≥ 1, got {self.epochs}")
         check(self.learning_rate > 0, f"teacher learning_rate: expected > 0, got {self.learning_rate}")
         check(self.image_size % self.patch_size == 0,
@@ -56,9 +63,11 @@ class TeacherPretrainConfig:
 QUICK = dict(size="quick", epochs=3, hidden_size=64, num_layers=2, intermediate_size=128)
 
 
-def embedded_config(world_size: str = "default", world_seed: int = 0) -> TeacherPretrainConfig:
+def embedded_config(world_size: str = "default", world_seed: int = 0,
+                    architecture: str = "videomae") -> TeacherPretrainConfig:
     """The embedded teacher of a world: :data:`QUICK` for the quick world, the defaults otherwise."""
-    return TeacherPretrainConfig(**(QUICK if world_size == "quick" else {"size": world_size}), world_seed=world_seed)
+    return TeacherPretrainConfig(**(QUICK if world_size == "quick" else {"size": world_size}), world_seed=world_seed,
+                                 architecture=architecture)
 
 
 def teacher_dir(config: TeacherPretrainConfig) -> Path:
@@ -66,8 +75,11 @@ def teacher_dir(config: TeacherPretrainConfig) -> Path:
     from comodo.world.generate import world_key
 
     world = world_key(DOMAINS["teacher"], config.size, config.world_seed)
-    key = stable_hash({"world": world, "config": dataclasses.asdict(config)})
-    return cache_root() / "teacher" / f"videomae-tiny-{config.size}-{key}"
+    settings = dataclasses.asdict(config)
+    if config.architecture == "videomae":
+        settings.pop("architecture")  # the VideoMAE's key predates the choice: its cached folders stay valid
+    key = stable_hash({"world": world, "config": settings})
+    return cache_root() / "teacher" / f"{config.architecture}-tiny-{config.size}-{key}"
 
 
 def _load_clips(world: Path, split: str, config: TeacherPretrainConfig, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -130,17 +142,8 @@ def _train(config: TeacherPretrainConfig, labels: list[str], p_train: torch.Tens
     """Train the classifier: ``p_train`` (N, 2F, 3, h, w) pixel values at twice the teacher's frame count
     (a random temporal offset picks F per batch), ``p_val`` (N, F, 3, h, w) at the teacher's uniform
     sampling. Returns the model (eval mode) and the per-epoch history."""
-    from transformers import VideoMAEConfig, VideoMAEForVideoClassification
-
     torch.manual_seed(config.seed)
-    hf_config = VideoMAEConfig(
-        image_size=config.image_size, patch_size=config.patch_size, num_frames=config.num_frames,
-        tubelet_size=config.tubelet_size, hidden_size=config.hidden_size,
-        num_hidden_layers=config.num_layers, num_attention_heads=config.num_heads,
-        intermediate_size=config.intermediate_size, use_mean_pooling=True, num_labels=len(labels),
-        id2label=dict(enumerate(labels)), label2id={k: i for i, k in enumerate(labels)},
-    )
-    model = VideoMAEForVideoClassification(hf_config)
+    model = _model(config, labels)
     opt = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = config.epochs * int(np.ceil(len(y_train) / config.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.learning_rate, total_steps=steps,
@@ -155,3 +158,20 @@ def _train(config: TeacherPretrainConfig, labels: list[str], p_train: torch.Tens
     history = fit_classifier(model, p_train, y_train, p_val, y_val, epochs=config.epochs, batch_size=config.batch_size,
                              opt=opt, sched=sched, gen=gen, augment=augment, name="teacher", verbose=verbose)
     return model, history
+
+
+def _model(config: TeacherPretrainConfig, labels: list[str]) -> torch.nn.Module:
+    """A fresh transformers video classifier of ``config.architecture`` (mean-pooled tokens for VideoMAE,
+    the CLS token for TimeSformer, as their hub checkpoints)."""
+    import transformers
+
+    sizes = dict(image_size=config.image_size, patch_size=config.patch_size, num_frames=config.num_frames,
+                 hidden_size=config.hidden_size, num_hidden_layers=config.num_layers,
+                 num_attention_heads=config.num_heads, intermediate_size=config.intermediate_size,
+                 num_labels=len(labels), id2label=dict(enumerate(labels)),
+                 label2id={k: i for i, k in enumerate(labels)})
+    if config.architecture == "videomae":
+        hf = transformers.VideoMAEConfig(tubelet_size=config.tubelet_size, use_mean_pooling=True, **sizes)
+        return transformers.VideoMAEForVideoClassification(hf)
+    hf = transformers.TimesformerConfig(**sizes)
+    return transformers.TimesformerForVideoClassification(hf)
