@@ -1,6 +1,6 @@
 """Efficiency table: the video teachers against the IMU students that run on the device.
 
-For every model of ``comodo.efficiency.MODELS`` at its real size (random weights: only the architecture
+For every model of ``comodo.study.efficiency.MODELS`` at its real size (random weights: only the architecture
 matters): parameters, GFLOPs per clip (``torch.utils.flop_counter.FlopCounterMode``; a multiply-add is
 2 FLOPs) and CPU latency per clip at batch 1 and batch 32 (``torch.inference_mode()``, median of the timed
 runs), then the teacher/student ratios. Prints a Markdown table and writes
@@ -9,7 +9,7 @@ runs), then the teacher/student ratios. Prints a Markdown table and writes
 Plan (what is timed, and why):
 
 - students (Mantis-8M, MOMENT-1-small, the dilated CNN, the CNN ``IMUStudent``, and EgoDistill's Φ for
-  N = 1, 2, 4 and VisOnly N = 1 from ``comodo.egodistill.efficiency``): batch 1 and batch 32;
+  N = 1, 2, 4 and VisOnly N = 1 from ``comodo.study.egodistill.efficiency``): batch 1 and batch 32;
 - video teachers (TimeSformer-base, VideoMAE-base): batch 1 and batch 4 by default. One batch-32 forward
   of a video teacher costs 32 × ~400 GFLOPs, about 1.5–3 minutes per teacher on one core, which alone
   would break the benchmark's 3–4 minute budget; their batch-32 cells say "not measured" with the
@@ -44,8 +44,8 @@ from pathlib import Path
 
 import torch
 
-from comodo.efficiency import MODELS, TEACHER, fmt_number, markdown, measure, table
-from comodo.egodistill.efficiency import EGODISTILL_MODELS, paper_table3_beside_ours, table3_markdown
+from comodo.study.efficiency import MODELS, TEACHER, fmt_number, markdown, measure, table
+from comodo.study.egodistill.efficiency import EGODISTILL_MODELS, paper_table3_beside_ours, table3_markdown
 from comodo.io import write_json
 
 ROOT = Path(__file__).resolve().parents[1]

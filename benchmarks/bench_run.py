@@ -1,7 +1,7 @@
 """Where one study run spends its time, share by share.
 
 One representative run of the study (default: COMODO on the default world's ego4d at the study's
-settings, :func:`comodo.experiments.settings`: 20 epochs, batch 32, K 128, seed 0), trained with
+settings, :func:`comodo.study.comodo.experiments.settings`: 20 epochs, batch 32, K 128, seed 0), trained with
 :func:`comodo.train.loop.distill` into a temporary folder and evaluated with the SVM protocol
 (:func:`comodo.evaluation.run.evaluate_run`) on one torch thread, as a sweep's worker does. The
 study's caches are read (world, embedded teacher, teacher embeddings: built on first use, before
@@ -43,7 +43,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-IMPORTS = ("import torch, transformers, sklearn.svm, sklearn.model_selection, comodo.runs, comodo.train.loop, "
+IMPORTS = ("import torch, transformers, sklearn.svm, sklearn.model_selection, comodo.study.comodo.runs, comodo.train.loop, "
            "comodo.evaluation.run, comodo.cache, comodo.encoders.video")
 
 
@@ -51,7 +51,7 @@ def machine() -> str:
     """CPU model, torch's CPU capability, cores, load: printed beside every timing."""
     import torch
 
-    from comodo.study import machine as cpu
+    from comodo.study.cli import machine as cpu
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"{cpu()}, torch {torch.__version__}, load average {load}"
@@ -157,7 +157,7 @@ def variant(after: bool, kept: dict):
 
     Before: AdamW's per-tensor loop, a checkpoint after every epoch, every split and IMU window read
     from disk by every run. After: AdamW ``foreach``, a checkpoint once a minute
-    (:data:`comodo.runs.CHECKPOINT_EVERY_S`), the splits and windows a worker has read kept for its
+    (:data:`comodo.study.comodo.runs.CHECKPOINT_EVERY_S`), the splits and windows a worker has read kept for its
     next runs (``kept``: what the previous runs of the worker read).
     """
     from comodo.train import data, loop
@@ -173,7 +173,7 @@ def variant(after: bool, kept: dict):
 
 def profile_run(config, clock: Clock, after: bool, kept: dict) -> dict[str, float]:
     """Train and evaluate ``config`` once into a temporary folder; returns the top-level phases (s)."""
-    from comodo import runs
+    from comodo.study.comodo import runs
     from comodo.evaluation.run import evaluate_run
     from comodo.threads import one_thread
     from comodo.train.loop import distill
@@ -304,8 +304,8 @@ def main() -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    from comodo import runs
-    from comodo.experiments import base_config, settings
+    from comodo.study.comodo import runs
+    from comodo.study.comodo.experiments import base_config, settings
     from comodo.threads import one_thread
 
     config = runs.canonical(base_config(settings(), args.dataset, method=args.method))

@@ -97,7 +97,7 @@ def _measure(student_name: str, k: int, batch: int, repeats: int) -> dict[str, l
     """Seconds of the bare step, the distillation step, the loss alone and its matrix products, per round."""
     from transformers import get_linear_schedule_with_warmup
 
-    from comodo.efficiency import MODELS
+    from comodo.study.efficiency import MODELS
     from comodo.losses import comodo_loss
     from comodo.queue import EmbeddingQueue
 

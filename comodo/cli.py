@@ -20,8 +20,8 @@ COMMANDS = {
     "distill": "comodo.train.cli",
     "evaluate": "comodo.evaluation.cli",
     "egodistill": "comodo.egodistill.cli",
-    "study": "comodo.study",
-    "report": "comodo.report",
+    "study": "comodo.study.cli",
+    "report": "comodo.study.report",
 }
 
 

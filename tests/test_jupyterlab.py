@@ -40,7 +40,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from comodo.study import ROOT
+from comodo.study.cli import ROOT
 from test_notebooks import FIGURES
 
 pytestmark = pytest.mark.browser

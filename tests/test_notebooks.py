@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from comodo import experiments
-from comodo.study import ROOT, notebooks
+from comodo.study.comodo import experiments
+from comodo.study.cli import ROOT, notebooks
 
 NOTEBOOKS = [p.stem for p in notebooks()]
 FIGURES = {
@@ -119,7 +119,7 @@ def test_distill_numbers(executed):
 
 @pytest.mark.slow
 def test_queue_size_numbers(executed):
-    from comodo import runs
+    from comodo.study.comodo import runs
 
     n = _numbers(executed, "03_queue_size")
     expected = {(d, k) for d in Q.domains for k in runs.queue_sizes(d, Q.queue_sizes, Q.world_size)}
@@ -146,7 +146,7 @@ def test_methods_numbers(executed):
 
 @pytest.mark.slow
 def test_report_prints_every_table_from_the_numbers(executed):
-    from comodo.report import report
+    from comodo.study.report import report
 
     figures, _ = executed
     text = report(figures)
@@ -198,7 +198,7 @@ def test_ablation_numbers(executed):
 @pytest.mark.slow
 def test_efficiency_numbers(executed):
     """quick: shrunk teachers, students at real size (exact counts) timed at batch 1, batch 32 said not timed."""
-    from comodo.efficiency import EGODISTILL_GFLOPS_RATIO, MAX_REPEATS, ORDER, QUICK_TEACHER_CONFIGS
+    from comodo.study.efficiency import EGODISTILL_GFLOPS_RATIO, MAX_REPEATS, ORDER, QUICK_TEACHER_CONFIGS
 
     n = _numbers(executed, "08_efficiency")
     assert n["plan"]["quick"] and n["egodistill_gflops_ratio"] == EGODISTILL_GFLOPS_RATIO == 200.0

@@ -61,7 +61,7 @@ def test_quick_verb_domain_is_written_in_its_layout(tmp_path):
 
 
 def test_comodo_run_keys_do_not_cover_the_verb_domains():
-    from comodo import runs
+    from comodo.study.comodo import runs
 
     assert set(runs.world_keys("quick")) == {"ego4d", "egoexo4d", "mmea", "teacher"}
     assert set(runs.world_keys("quick", domains=["ego4d_verbs"])) == {"ego4d_verbs"}

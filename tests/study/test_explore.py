@@ -1,4 +1,4 @@
-"""comodo.explore: the table of every cached run (from folders on disk), filters, figures, controls."""
+"""comodo.study.explore: the table of every cached run (from folders on disk), filters, figures, controls."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from comodo import explore, runs
+from comodo.study import explore
+from comodo.study.comodo import runs
 from comodo.errors import ComodoError
 from comodo.train.config import DistillConfig
 
@@ -18,7 +19,7 @@ from comodo.train.config import DistillConfig
 def _run(root: Path, name: str, method: str = "comodo", dataset: str = "ego4d", seed: int = 0, K: int = 16,
          evals: dict[str, float] | None = None, losses: tuple[float, ...] = (2.0, 1.5, 1.0),
          finished: bool = True) -> Path:
-    """A run folder as comodo.runs leaves it: config.json, log.jsonl, student.pt, results_<d>.json."""
+    """A run folder as comodo.study.comodo.runs leaves it: config.json, log.jsonl, student.pt, results_<d>.json."""
     folder = root / "runs" / name
     folder.mkdir(parents=True)
     config = DistillConfig(dataset=dataset, method=method, seed=seed, queue_size=K, world_size="quick",

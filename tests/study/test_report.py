@@ -4,7 +4,7 @@ import pytest
 
 from comodo.cli import main
 from comodo.errors import ComodoError
-from comodo.report import load
+from comodo.study.report import load
 
 
 def test_missing_numbers_name_the_file_and_the_command(tmp_path):

@@ -1,8 +1,8 @@
 """The study's experiments: which runs each notebook needs, as tidy tables.
 
-Each function builds the configurations of one figure, runs them through :func:`comodo.runs.sweep`
+Each function builds the configurations of one figure, runs them through :func:`comodo.study.comodo.runs.sweep`
 (cached: a finished run is only read) and returns a :class:`pandas.DataFrame` with one row per run
-and evaluation dataset (columns: :data:`comodo.runs.COLUMNS`). :class:`StudySettings` holds the
+and evaluation dataset (columns: :data:`comodo.study.comodo.runs.COLUMNS`). :class:`StudySettings` holds the
 study's defaults; ``settings(quick=True)`` shrinks them so the whole set of notebooks runs in CI.
 """
 
@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from comodo import runs
+from comodo.study.comodo import runs
 from comodo.errors import check
 from comodo.train.config import DistillConfig
 

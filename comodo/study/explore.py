@@ -3,12 +3,12 @@
 The table is read from the run folders on disk, never by re-running a configuration. Each method
 family registers a :class:`RunReader` in :data:`READERS`: a glob pattern below
 :func:`comodo.paths.cache_root` that finds its finished runs, a function that turns one folder into
-result dicts (the shape :func:`comodo.runs.table` reads), and one that reads its per-epoch log.
-COMODO and its baselines (``<cache>/runs/<key>/``, see :mod:`comodo.runs`) and EgoDistill
-(``<cache>/egodistill/runs/<key>/``, see :mod:`comodo.egodistill.runs`) are registered here; another
+result dicts (the shape :func:`comodo.study.comodo.runs.table` reads), and one that reads its per-epoch log.
+COMODO and its baselines (``<cache>/runs/<key>/``, see :mod:`comodo.study.comodo.runs`) and EgoDistill
+(``<cache>/egodistill/runs/<key>/``, see :mod:`comodo.study.egodistill.runs`) are registered here; another
 method adds its runs with :func:`register_reader`.
 
-:func:`load` gives one row per (run, evaluation dataset): the columns of :data:`comodo.runs.COLUMNS`,
+:func:`load` gives one row per (run, evaluation dataset): the columns of :data:`comodo.study.comodo.runs.COLUMNS`,
 then :data:`EXTRA`: the learning rate, numbers from the training log (final loss, final validation
 accuracy, training seconds), the reader's name, a short label, the folder and the resolved config.
 A finished run that was never evaluated has one row with empty accuracies.
@@ -30,11 +30,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from comodo import runs
+from comodo.study.comodo import runs
 from comodo.errors import check
-from comodo.experiments import METHOD_ORDER, domain_order
+from comodo.study.comodo.experiments import METHOD_ORDER, domain_order
 from comodo.paths import cache_root
-from comodo.plots import HUE_COLORS, METHOD_COLORS, _styled
+from comodo.study.comodo.plots import HUE_COLORS, METHOD_COLORS, _styled
 from comodo.registry import Registry
 
 # Columns after runs.COLUMNS: learning rate, numbers from the log, where the run comes from.
@@ -57,7 +57,7 @@ class RunReader:
 
     Attributes:
         pattern: glob below the cache root matching one folder per run (e.g. ``runs/*``).
-        results: folder → result dicts, one per evaluation dataset, as :func:`comodo.runs.table` reads
+        results: folder → result dicts, one per evaluation dataset, as :func:`comodo.study.comodo.runs.table` reads
             them (``method``, ``train_dataset``, ``eval_dataset``, ``seed``, ``config``, ``acc1/3/5``
             — ``None`` when not evaluated —, ``n_classes``, ``label``); ``[]`` for an unfinished run.
         log: folder → its training log as a DataFrame, one row per epoch (``epoch`` and numbers).
@@ -80,7 +80,7 @@ def register_reader(name: str, pattern: str, results: Callable[[Path], list[dict
 
 
 def comodo_results(folder: Path) -> list[dict]:
-    """The results of one finished run of :mod:`comodo.runs` (COMODO and its baselines)."""
+    """The results of one finished run of :mod:`comodo.study.comodo.runs` (COMODO and its baselines)."""
     from comodo.train.config import DistillConfig
 
     if not (folder / "student.pt").exists() or not (folder / "config.json").exists():
@@ -98,7 +98,7 @@ register_reader("comodo", "runs/*", comodo_results)
 
 
 def egodistill_results(folder: Path) -> list[dict]:
-    """The result of one finished EgoDistill run (:mod:`comodo.egodistill.runs`).
+    """The result of one finished EgoDistill run (:mod:`comodo.study.egodistill.runs`).
 
     ``method`` is the paper's variant (``egodistill``, ``visonly_distill``, ``visimu``, ``visonly``;
     ``egodistill_custom`` otherwise), ``egodistill_pretrain`` for a stage-0 run, which has no classifier
@@ -135,7 +135,7 @@ register_reader("egodistill", "egodistill/runs/*", egodistill_results, egodistil
 def load(root: Path | None = None, readers: Sequence[str] | None = None):
     """Every finished run under ``root`` (default: the cache root) as a tidy DataFrame.
 
-    One row per run and evaluation dataset, columns :data:`comodo.runs.COLUMNS` + :data:`EXTRA`,
+    One row per run and evaluation dataset, columns :data:`comodo.study.comodo.runs.COLUMNS` + :data:`EXTRA`,
     sorted by reader, method (in the study's order), domain, queue size and seed.
     """
     root = Path(root) if root is not None else cache_root()

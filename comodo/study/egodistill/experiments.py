@@ -122,7 +122,7 @@ def claims(s: EgoStudySettings, progress: bool = True) -> dict:
     """Train/read the claims' runs and tabulate them (see the module docstring)."""
     import numpy as np
 
-    from comodo.egodistill.runs import sweep
+    from comodo.study.egodistill.runs import sweep
 
     configs = claim_configs(s)
     results = sweep(configs, progress=progress)

@@ -1,4 +1,4 @@
-"""comodo.efficiency: exact FLOP and parameter counts, the ratio table, the measurement protocol.
+"""comodo.study.efficiency: exact FLOP and parameter counts, the ratio table, the measurement protocol.
 
 No full-size video model is built here: the video teachers go through the same ``measure`` path with tiny
 configs (``config_overrides``); MOMENT-1-small is built at its real size (19 M parameters, fast on CPU).
@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from comodo.efficiency import (MAX_REPEATS, MODELS, ORDER, QUICK_TEACHER_CONFIGS, STUDENT, TEACHER, ModelSpec,
+from comodo.study.efficiency import (MAX_REPEATS, MODELS, ORDER, QUICK_TEACHER_CONFIGS, STUDENT, TEACHER, ModelSpec,
                                StudyPlan, count_flops, markdown, measure, study_plan, study_table, table)
 from comodo.errors import ComodoError
 

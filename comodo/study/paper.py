@@ -17,7 +17,7 @@ from pathlib import Path
 
 from comodo.errors import check
 
-PATH = Path(__file__).resolve().parent.parent / "data" / "paper" / "paper_results.json"
+PATH = Path(__file__).resolve().parents[2] / "data" / "paper" / "paper_results.json"
 # EgoDistill (Tan et al., NeurIPS 2023): every number the paper publishes (its Tables 1-4), with a "source" line
 EGODISTILL_PATH = PATH.parent / "egodistill_results.json"
 

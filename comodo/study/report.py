@@ -49,7 +49,7 @@ def _pm(mean: float | None, std: float | None = None) -> str:
 
 
 def _domains(rows: Iterable[dict], key: str = "eval_dataset") -> list[str]:
-    from comodo.experiments import domain_order
+    from comodo.study.comodo.experiments import domain_order
 
     return domain_order(r[key] for r in rows)
 
@@ -165,7 +165,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from comodo.study import ROOT
+    from comodo.study.cli import ROOT
 
     print(report(args.figures or ROOT / "figures"), end="")
     return 0

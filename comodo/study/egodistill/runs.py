@@ -1,4 +1,4 @@
-"""Cached EgoDistill runs: a run is trained once and evaluated once, then only read (as :mod:`comodo.runs`).
+"""Cached EgoDistill runs: a run is trained once and evaluated once, then only read (as :mod:`comodo.study.comodo.runs`).
 
 A run lives in ``<cache>/egodistill/runs/<key>/``, where ``key`` hashes the resolved
 :class:`~comodo.egodistill.config.EgoDistillConfig` (without ``init`` and ``device``) together with the
@@ -39,13 +39,13 @@ def _teacher_name(dataset: str, dataset_path: str | None, layout: str | None, wo
 
 def _checkpoint(name: str) -> object:
     """A local folder by its files' stats; a hub id by its name (a snapshot is named by revision)."""
-    from comodo.runs import checkpoint_identity
+    from comodo.study.comodo.runs import checkpoint_identity
 
     return checkpoint_identity(name) or name
 
 
 def run_key_inputs(config: EgoDistillConfig) -> dict:
-    from comodo import runs
+    from comodo.study.comodo import runs
 
     c = dataclasses.replace(config.resolved(), init=None, device="auto")
     inputs: dict = {"config": c.to_dict()}
@@ -153,9 +153,9 @@ def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers:
 
     In three waves: one run per dataset in this process (it fine-tunes the teacher and fills the frame
     and teacher-output caches the others read), then every stage-0 run the rest need (each once), then
-    the rest; the last two over :func:`comodo.runs.workers` processes.
+    the rest; the last two over :func:`comodo.study.comodo.runs.workers` processes.
     """
-    from comodo import runs
+    from comodo.study.comodo import runs
 
     n_workers = n_workers or runs.workers()
     configs = [c.resolved() for c in configs]

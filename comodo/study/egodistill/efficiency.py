@@ -1,4 +1,4 @@
-"""EgoDistill's Φ at its real size in :mod:`comodo.efficiency`: params, FLOPs and CPU latency per clip.
+"""EgoDistill's Φ at its real size in :mod:`comodo.study.efficiency`: params, FLOPs and CPU latency per clip.
 
 :class:`EgoDistillPhi` is what runs at inference for one clip: the frozen image encoder f_I — a
 transformers ``ResNetModel`` with ``microsoft/resnet-18``'s architecture (:data:`RESNET_18`; 224² frames,
@@ -8,11 +8,11 @@ feature, the 94-way Ego4D verb classifier). The IMU predictor h is dropped: it s
 (it would add 1.57 M parameters and no inference FLOPs).
 
 :func:`register` adds ``egodistill_n1``, ``egodistill_n2``, ``egodistill_n4`` and ``visonly_n1`` (no IMU:
-what the IMU branch costs) to :data:`comodo.efficiency.MODELS`; importing this module calls it, so
-``comodo.efficiency`` itself stays method-agnostic. :func:`paper_table3_beside_ours` lines the measured
+what the IMU branch costs) to :data:`comodo.study.efficiency.MODELS`; importing this module calls it, so
+``comodo.study.efficiency`` itself stays method-agnostic. :func:`paper_table3_beside_ours` lines the measured
 rows up beside the paper's Table 3 and :func:`table3_markdown` prints them.
 
-One input tensor. :func:`comodo.efficiency.measure` feeds a model one tensor (B, ...) and times
+One input tensor. :func:`comodo.study.efficiency.measure` feeds a model one tensor (B, ...) and times
 ``module(x)``, so a clip's frames and IMU are packed into one row: ``packed (B, N·3·H·W + C·L)`` =
 ``cat(frames.flatten(1), imu.flatten(1))`` (:func:`pack`). :meth:`EgoDistillPhi.unpack` gives them back as
 views of the packed tensor (no copy, no FLOPs). Folding the N frames into the backbone's batch (B·N, 3, H, W)
@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import Tensor, nn
 
-from comodo.efficiency import MODELS, STUDENT, TEACHER, InputMaker, ModelSpec, fmt_number, fmt_ratio
+from comodo.study.efficiency import MODELS, STUDENT, TEACHER, InputMaker, ModelSpec, fmt_number, fmt_ratio
 from comodo.egodistill.clips import IMU_LENGTH
 from comodo.egodistill.student import EgoDistillStudent
 from comodo.errors import ComodoError, check
@@ -150,7 +150,7 @@ register()
 # --------------------------------------------------------------------------------------------- Table 3
 def paper_table3() -> list[dict[str, Any]]:
     """The paper's Table 3 rows: ``model``, ``gflops`` (fvcore: = GMACs), ``runtime_ms`` (A40, batch 32), ``params_m``."""
-    from comodo.paper import load_egodistill
+    from comodo.study.paper import load_egodistill
 
     return [dict(r) for r in load_egodistill()["table3_efficiency"]["rows"]]
 
@@ -158,7 +158,7 @@ def paper_table3() -> list[dict[str, Any]]:
 def paper_table3_beside_ours(results: Iterable[Mapping[str, Any]], reference: str = "videomae",
                              batch_sizes: Iterable[int] = (1, 32),
                              models: Iterable[str] = (*VIDEO_MODELS, *EGODISTILL_MODELS)) -> list[dict[str, Any]]:
-    """The paper's Table 3 rows, then ours (:func:`comodo.efficiency.measure` results of ``models``, in order).
+    """The paper's Table 3 rows, then ours (:func:`comodo.study.efficiency.measure` results of ``models``, in order).
 
     Every row: ``source`` ("paper" | "ours"), ``model``, ``label``, ``role``, ``params_m``, ``gmacs_per_clip``
     (the paper's "GFLOPs"), ``gflops_per_clip`` (a multiply-add = 2; the paper's doubled), ``video_model`` and

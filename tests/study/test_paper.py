@@ -1,8 +1,8 @@
-"""comodo.paper: the authors' numbers, read from the repository's copy and mapped to our names."""
+"""comodo.study.paper: the authors' numbers, read from the repository's copy and mapped to our names."""
 
 from __future__ import annotations
 
-from comodo import paper
+from comodo.study import paper
 
 
 def test_file_lives_in_the_repository_with_its_source():

@@ -1,4 +1,4 @@
-"""comodo.runs: a run is trained once, then reused; results are evaluated once, then read."""
+"""comodo.study.comodo.runs: a run is trained once, then reused; results are evaluated once, then read."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from comodo import experiments, runs
+from comodo.study.comodo import experiments, runs
 from comodo.train.config import DistillConfig
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from comodo.errors import check
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the source checkout
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
@@ -125,8 +125,8 @@ def _execute(book: str, out: str, quick: bool, figures: str, label: str) -> floa
 
 
 def run(args: argparse.Namespace) -> int:
-    from comodo import runs
-    from comodo.experiments import settings
+    from comodo.study.comodo import runs
+    from comodo.study.comodo.experiments import settings
 
     books = notebooks()
     check(bool(books), f"no notebooks in {ROOT / 'notebooks'}: `comodo study` runs from a source checkout")
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     steps.append((f"world ({len(s.domains)} domains + the teacher's) and embedded teacher", time.time() - t0))
     print(f"  ready in {steps[-1][1]:.0f} s", flush=True)
     if not args.only:  # every notebook's runs in one sweep: both cores busy to the end
-        from comodo.experiments import train_everything
+        from comodo.study.comodo.experiments import train_everything
 
         t = time.time()
         n = train_everything(s)
@@ -168,10 +168,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
-    """Execute ``books`` into ``out``; seconds per notebook. Side by side in :func:`comodo.runs.workers`
+    """Execute ``books`` into ``out``; seconds per notebook. Side by side in :func:`comodo.study.comodo.runs.workers`
     processes (all but :data:`ALONE`, which run alone afterwards) when ``side_by_side`` and there is
     more than one worker; else one after the other, in order."""
-    from comodo import runs
+    from comodo.study.comodo import runs
 
     n = len(books)
     labels = {b: f"[{i}/{n}]" for i, b in enumerate(books, 1)}

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from comodo import experiments
+from comodo.study.comodo import experiments
 from comodo.errors import ComodoError
 
 

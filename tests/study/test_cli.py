@@ -1,4 +1,4 @@
-"""comodo.study: the machine it names, and notebooks executed side by side (the latency one alone, last)."""
+"""comodo.study.cli: the machine it names, and notebooks executed side by side (the latency one alone, last)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 import torch
 
-from comodo import study
+from comodo.study import cli as study
 
 
 def test_machine_names_the_cpu_its_capability_and_the_cores():

@@ -1,8 +1,8 @@
-"""comodo.egodistill.efficiency: Φ in comodo.efficiency — exact FLOPs against hand formulas (small and real
+"""comodo.study.egodistill.efficiency: Φ in comodo.study.efficiency — exact FLOPs against hand formulas (small and real
 size), what N and the IMU branch cost, parameters, the packed input, and the paper's Table 3 beside ours.
 
 No timing assertions; the only timing is one run of a shrunken Φ. VideoMAE-base's FLOPs come from their
-formula (the one tests/test_efficiency.py checks against ``measure("videomae")`` at a tiny size; at the real
+formula (the one tests/study/test_efficiency.py checks against ``measure("videomae")`` at a tiny size; at the real
 size ``measure`` gives the same 360,689,172,480, as benchmarks/results/efficiency.json records).
 """
 
@@ -13,9 +13,9 @@ import math
 import pytest
 import torch
 
-from comodo import paper
-from comodo.efficiency import MODELS, STUDENT, TEACHER, count_params, measure
-from comodo.egodistill.efficiency import (EGODISTILL_MODELS, RESNET_18, EgoDistillPhi, build_phi, pack,
+from comodo.study import paper
+from comodo.study.efficiency import MODELS, STUDENT, TEACHER, count_params, measure
+from comodo.study.egodistill.efficiency import (EGODISTILL_MODELS, RESNET_18, EgoDistillPhi, build_phi, pack,
                                           paper_table3, paper_table3_beside_ours, table3_markdown)
 from comodo.egodistill.student import IMU_DEFAULTS, EgoDistillStudent
 from comodo.errors import ComodoError

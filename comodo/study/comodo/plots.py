@@ -1,145 +1,29 @@
-"""One plotting function per figure of the study; each takes results and returns a matplotlib Figure.
+"""COMODO's figures (notebooks 01–07), one plotting function per figure; each takes results and returns
+a matplotlib Figure.
 
-Nothing here trains, evaluates or computes embeddings: the inputs are tidy tables from
-:mod:`comodo.experiments` / :mod:`comodo.runs`, the authors' rows from :mod:`comodo.paper`, the
-arrays of :mod:`comodo.analysis` and the rows of :func:`comodo.efficiency.table`. :func:`save` writes
-``<dir>/<name>.png`` and ``.pdf`` with fixed dpi and without timestamps or version strings, so the
-same figure gives the same bytes.
-
-Numbers of the embedded world are labelled as such; the authors' numbers (real datasets, Mantis-8M /
-MOMENT students) are drawn in grey and labelled as theirs: compare trends, not absolute values.
+The inputs are tidy tables from :mod:`comodo.study.comodo.experiments` / :mod:`comodo.study.comodo.runs`,
+the authors' rows from :mod:`comodo.study.paper` and the arrays of :mod:`comodo.study.comodo.analysis`.
+The style, :func:`save` (re-exported here for the notebooks) and the shared helpers are
+:mod:`comodo.study.plotting`'s; the authors' numbers (real datasets, Mantis-8M / MOMENT students) are
+drawn in grey and labelled as theirs.
 """
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-STYLE = {
-    "font.family": "DejaVu Sans", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
-    "legend.fontsize": 7.5, "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
-    "axes.spines.right": False, "figure.dpi": 100, "savefig.dpi": 150, "figure.facecolor": "white",
-    "axes.facecolor": "white", "savefig.facecolor": "white", "image.interpolation": "nearest",
-    "svg.hashsalt": "comodo", "pdf.compression": 6, "path.simplify": True,
-}
-DPI = 150
-PNG_METADATA = {"Software": None}
-PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
-
-WORLD = "embedded world"
-AUTHORS_COLOR = "0.45"
-METHOD_COLORS = {"none": "#a6a6a6", "supervised": "#7b4fa0", "l2": "#4a9a4a", "infonce": "#2f6fb0",
-                 "comodo": "#d6452e"}
-METHOD_LABELS = {"none": "untrained student", "supervised": "supervised student", "l2": "L2 regression",
-                 "infonce": "InfoNCE (IMU2CLIP-style)", "comodo": "COMODO"}
-DOMAIN_LABELS = {"ego4d": "Ego4D", "egoexo4d": "EgoExo4D", "mmea": "MMEA"}
-HUE_COLORS = ("#2f6fb0", "#d6452e", "#4a9a4a", "#7b4fa0", "#e69f00", "#56b4e9")
-
-
-def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
-    """Build the figure under :data:`STYLE` (fonts, sizes) whatever the caller's rcParams.
-
-    In a Jupyter kernel the first figure starts the inline backend, which turns interactive mode on;
-    leaving ``rc_context`` would turn it off again and no later figure would be shown in the notebook.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs) -> Figure:
-        with plt.rc_context(STYLE):
-            fig = fn(*args, **kwargs)
-            interactive = plt.isinteractive()
-        plt.interactive(interactive)
-        return fig
-
-    return wrapper
-
-
-def save(fig: Figure, name: str, figures_dir: str | Path = "figures") -> list[Path]:
-    """Write ``<figures_dir>/<name>.png`` and ``.pdf`` (fixed dpi, no timestamps); returns the paths."""
-    from comodo.io import atomic_path
-
-    folder = Path(figures_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    with plt.rc_context(STYLE):
-        for ext, meta in (("png", PNG_METADATA), ("pdf", PDF_METADATA)):
-            path = folder / f"{name}.{ext}"
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=ext, dpi=DPI, metadata=meta, facecolor="white")
-            paths.append(path)
-    return paths
-
-
-def domain_label(d: str) -> str:
-    return f"{DOMAIN_LABELS.get(d, d)}-like ({WORLD})"
-
-
-# ------------------------------------------------------------------------------------------ helpers
-def _stats(df, by: Sequence[str], metric: str = "acc1") -> dict:
-    """{group tuple: (mean, std, values)} of ``metric``; std 0 for one value."""
-    out = {}
-    for key, g in df.groupby(list(by), sort=True):
-        v = g[metric].to_numpy(dtype=float)
-        key = key if isinstance(key, tuple) else (key,)
-        out[key] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, v)
-    return out
-
-
-def _grouped_bars(ax, groups: Sequence, hues: Sequence, stats: dict, colors: dict, labels: dict,
-                  width: float = 0.8, points: bool = True, hatch: str | None = None) -> None:
-    """Bars at x = group index, one per hue; ``stats[(group, hue)] = (mean, std, values)``."""
-    w = width / max(1, len(hues))
-    for j, h in enumerate(hues):
-        xs, ms, ss, pts = [], [], [], []
-        for i, g in enumerate(groups):
-            if (g, h) not in stats:
-                continue
-            m, s, v = stats[(g, h)]
-            x = i - width / 2 + w * (j + 0.5)
-            xs.append(x), ms.append(m), ss.append(s), pts.append((x, v))
-        if not xs:
-            continue
-        ax.bar(xs, ms, w * 0.92, yerr=ss if any(ss) else None, color=colors[h], label=labels[h], capsize=2,
-               edgecolor="white" if hatch else "none", hatch=hatch, error_kw={"lw": 0.8})
-        if points:
-            for x, v in pts:
-                if len(v) > 1:
-                    ax.plot(np.full(len(v), x), v, "o", ms=2.2, color="black", alpha=0.55, zorder=3)
-    ax.set_xticks(range(len(groups)))
-
-
-def _heatmap(ax, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], text: list[list[str]],
-             title: str, vmin: float = 0.0, vmax: float = 1.0, cmap: str = "viridis"):
-    m = np.ma.masked_invalid(matrix)
-    cm = plt.get_cmap(cmap).with_extremes(bad="0.9")
-    im = ax.imshow(m, vmin=vmin, vmax=vmax, cmap=cm, aspect="auto")
-    ax.set_xticks(range(len(cols)), cols)
-    ax.set_yticks(range(len(rows)), rows)
-    for i in range(len(rows)):
-        for j in range(len(cols)):
-            v = matrix[i, j]
-            r, g, b, _ = cm((v - vmin) / (vmax - vmin)) if np.isfinite(v) else (0.9, 0.9, 0.9, 1)
-            color = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
-            ax.text(j, i, text[i][j], ha="center", va="center", fontsize=7, color=color)
-    ax.set_title(title)
-    ax.spines[:].set_visible(False)
-    return im
-
-
-def _label_colors(labels: Sequence[str]) -> dict:
-    names = sorted(set(map(str, labels)))
-    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-    return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
+from comodo.study.plotting import (AUTHORS_COLOR, DOMAIN_LABELS, HUE_COLORS, METHOD_COLORS, METHOD_LABELS,  # noqa: F401
+                                   WORLD, domain_label, grouped_bars, group_stats, heatmap, label_colors, save,
+                                   styled)
 
 
 # --------------------------------------------------------------------------------------- 1. tour
-@_styled
+@styled
 def tour_batch(t: dict, n: int = 6) -> Figure:
     """A few clips of the batch: a video frame (what the teacher sees) and the IMU (what the student sees)."""
     n = min(n, len(t["labels"]))
@@ -167,7 +51,7 @@ def tour_batch(t: dict, n: int = 6) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def tour_embeddings(t: dict, dims: int = 32) -> Figure:
     """Teacher and student embeddings of the batch, and student·teacher cosines before and after training."""
     fig, axes = plt.subplots(2, 3, figsize=(10, 5.6), layout="constrained")
@@ -196,7 +80,7 @@ def tour_embeddings(t: dict, dims: int = 32) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def tour_queue(timeline: np.ndarray, batch_size: int) -> Figure:
     """The FIFO queue step by step: each cell is a slot (oldest left), coloured by the batch that filled it."""
     steps, size = timeline.shape
@@ -226,7 +110,7 @@ def tour_queue(timeline: np.ndarray, batch_size: int) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def tour_distributions(t: dict, anchor: int = 0) -> Figure:
     """For one clip: the teacher's and the student's distributions over the keys, before and after."""
     p_t = t["p_teacher"][anchor]
@@ -258,7 +142,7 @@ def tour_distributions(t: dict, anchor: int = 0) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def tour_temperatures(e: dict, top: int = 40) -> Figure:
     """What the temperature does: one clip's distribution over the keys at several τ (the ``top`` most
     similar keys), and its entropy over all keys."""
@@ -288,7 +172,7 @@ def tour_temperatures(e: dict, top: int = 40) -> Figure:
 
 
 # ------------------------------------------------------------------------------------- 2. distill
-@_styled
+@styled
 def distill_curves(history, result: dict, teacher: dict | None = None) -> Figure:
     """One run: training loss (and learning rate) per epoch, validation accuracy per epoch, SVM acc@1/3/5."""
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
@@ -331,7 +215,7 @@ def distill_curves(history, result: dict, teacher: dict | None = None) -> Figure
 
 
 # ----------------------------------------------------------------------------------- 3. queue size
-@_styled
+@styled
 def queue_size(df, authors=None, authors_label: str = "authors") -> Figure:
     """acc@1 against the queue size K per domain: ours (mean ± std over seeds, seeds as dots) and the
     authors' published points on the same axes."""
@@ -340,7 +224,7 @@ def queue_size(df, authors=None, authors_label: str = "authors") -> Figure:
     fig, axes = plt.subplots(1, len(domains), figsize=(3.6 * len(domains), 3.4), squeeze=False, layout="constrained")
     for ax, d in zip(axes[0], domains):
         sub = df[df["train_dataset"] == d]
-        st = _stats(sub, ["queue_size"])
+        st = group_stats(sub, ["queue_size"])
         ks = np.array(sorted(k[0] for k in st), dtype=float)
         m = np.array([st[(k,)][0] for k in ks])
         s = np.array([st[(k,)][1] for k in ks])
@@ -374,7 +258,7 @@ def queue_size(df, authors=None, authors_label: str = "authors") -> Figure:
 
 
 # -------------------------------------------------------------------------------------- 4. methods
-@_styled
+@styled
 def methods(df, teacher=None, authors=None, authors_label: str = "authors") -> Figure:
     """acc@1 per method and domain: ours (mean ± std over seeds, teacher's accuracy as a line) beside
     the authors' numbers for the same comparison."""
@@ -383,7 +267,7 @@ def methods(df, teacher=None, authors=None, authors_label: str = "authors") -> F
     panels = 2 if authors is not None and len(authors) else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 3.6), squeeze=False, layout="constrained")
     ax = axes[0, 0]
-    _grouped_bars(ax, domains, order, _stats(df, ["eval_dataset", "method"]), METHOD_COLORS, METHOD_LABELS)
+    grouped_bars(ax, domains, order, group_stats(df, ["eval_dataset", "method"]), METHOD_COLORS, METHOD_LABELS)
     ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
     if teacher is not None and len(teacher):
         for i, d in enumerate(domains):
@@ -400,7 +284,7 @@ def methods(df, teacher=None, authors=None, authors_label: str = "authors") -> F
         a_order = [m for m in METHOD_LABELS if m in set(authors["method"])]
         st = {(r.eval_dataset, r.method): (float(r.acc1), 0.0, np.array([r.acc1]))
               for r in authors.itertuples()}
-        _grouped_bars(ax, domains, a_order, st, METHOD_COLORS, METHOD_LABELS, points=False, hatch="///")
+        grouped_bars(ax, domains, a_order, st, METHOD_COLORS, METHOD_LABELS, points=False, hatch="///")
         ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
         ax.set_ylim(0, 1)
         ax.set_title(f"{authors_label}\n('untrained' = their pretrained student without distillation;\n"
@@ -413,7 +297,7 @@ def methods(df, teacher=None, authors=None, authors_label: str = "authors") -> F
 def _matrix(df, rows: Sequence[str], cols: Sequence[str], std: bool = True):
     mat = np.full((len(rows), len(cols)), np.nan)
     text = [["n/a"] * len(cols) for _ in rows]
-    st = _stats(df, ["train_dataset", "eval_dataset"]) if len(df) else {}
+    st = group_stats(df, ["train_dataset", "eval_dataset"]) if len(df) else {}
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
             if (r, c) in st:
@@ -423,7 +307,7 @@ def _matrix(df, rows: Sequence[str], cols: Sequence[str], std: bool = True):
     return mat, text
 
 
-@_styled
+@styled
 def cross_dataset(df, authors=None, authors_label: str = "authors") -> Figure:
     """acc@1 of students distilled (or trained) on A (rows) and evaluated on B (columns)."""
     domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["eval_dataset"])]
@@ -436,13 +320,13 @@ def cross_dataset(df, authors=None, authors_label: str = "authors") -> Figure:
     finite = np.concatenate([m[np.isfinite(m)] for m, _ in mats]) if mats else np.zeros(0)
     lo, hi = (float(finite.min()) - 0.02, float(finite.max()) + 0.02) if finite.size else (0.0, 1.0)
     for ax, (m, title), (mat, text) in zip(axes[0], panels, mats):
-        im = _heatmap(ax, mat, names, names, text, title, vmin=lo, vmax=hi)
+        im = heatmap(ax, mat, names, names, text, title, vmin=lo, vmax=hi)
         ax.set_xlabel("evaluated on (SVM)")
     axes[0, 0].set_ylabel("distilled / trained on")
     fig.colorbar(im, ax=axes[0, :len(panels)].tolist(), shrink=0.8, label=f"acc@1 ({WORLD})")
     if extra:
         mat, text = _matrix(authors, domains, domains, std=False)
-        im = _heatmap(axes[0, -1], mat, names, names, text, authors_label.replace("authors ", "authors: COMODO\n"),
+        im = heatmap(axes[0, -1], mat, names, names, text, authors_label.replace("authors ", "authors: COMODO\n"),
                       cmap="Greys", vmin=0.0, vmax=1.0)
         axes[0, -1].set_xlabel("evaluated on (SVM)")
         fig.colorbar(im, ax=axes[0, -1], shrink=0.8, label="acc@1 (authors)")
@@ -452,14 +336,14 @@ def cross_dataset(df, authors=None, authors_label: str = "authors") -> Figure:
 
 
 # ------------------------------------------------------------------------------------------ 6. UMAP
-@_styled
+@styled
 def umap_embeddings(coords: dict, labels: Sequence[str], n_links: int = 60, seed: int = 0) -> Figure:
     """Teacher (circles) and student (triangles) embeddings, coloured by class, before and after
     distillation; thin lines link a clip's two embeddings. Top row: one UMAP fitted on everything;
     bottom row: a UMAP of the video embeddings with the IMU embeddings placed into it (see
-    :func:`comodo.analysis.umap_coordinates`)."""
+    :func:`comodo.study.comodo.analysis.umap_coordinates`)."""
     labels = np.asarray([str(x) for x in labels])
-    colors = _label_colors(labels)
+    colors = label_colors(labels)
     c = np.array([colors[x] for x in labels])
     rng = np.random.default_rng(seed)
     links = np.sort(rng.choice(len(labels), min(n_links, len(labels)), replace=False))
@@ -497,14 +381,14 @@ ALIGNMENT_LABELS = {"paired_cosine": "cosine to own\nvideo", "unpaired_cosine": 
                     "neighbour_overlap": "kNN overlap\nIMU vs video"}
 
 
-@_styled
+@styled
 def alignment(metrics: dict) -> Figure:
     """Alignment of IMU and video embeddings before and after distillation (see
-    :func:`comodo.analysis.alignment`)."""
+    :func:`comodo.study.comodo.analysis.alignment`)."""
     names = list(ALIGNMENT_LABELS)
     fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
     st = {(n, s): (metrics[s][n], 0.0, np.array([metrics[s][n]])) for n in names for s in ("before", "after")}
-    _grouped_bars(ax, names, ["before", "after"], st, {"before": METHOD_COLORS["none"],
+    grouped_bars(ax, names, ["before", "after"], st, {"before": METHOD_COLORS["none"],
                                                        "after": METHOD_COLORS["comodo"]},
                   {"before": "before (untrained)", "after": "after COMODO"}, points=False)
     ax.set_xticklabels([ALIGNMENT_LABELS[n] for n in names])
@@ -522,12 +406,12 @@ def alignment(metrics: dict) -> Figure:
 
 
 # ------------------------------------------------------------------------------------- 7. ablations
-@_styled
+@styled
 def temperature_grid(df, default: tuple[float, float] = (0.05, 0.1)) -> Figure:
     """Mean acc@1 over seeds on the (τ_s, τ_t) grid; the paper's setting is outlined."""
     ss = sorted(set(df["student_temp"]))
     ts = sorted(set(df["teacher_temp"]))
-    st = _stats(df, ["student_temp", "teacher_temp"])
+    st = group_stats(df, ["student_temp", "teacher_temp"])
     mat = np.full((len(ss), len(ts)), np.nan)
     text = [["n/a"] * len(ts) for _ in ss]
     for (a, b), (m, s, v) in st.items():
@@ -537,7 +421,7 @@ def temperature_grid(df, default: tuple[float, float] = (0.05, 0.1)) -> Figure:
     fig, ax = plt.subplots(figsize=(1.2 * len(ts) + 2.6, 1.0 * len(ss) + 1.6), layout="constrained")
     finite = mat[np.isfinite(mat)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    im = _heatmap(ax, mat, [f"{x:g}" for x in ss], [f"{x:g}" for x in ts], text, "", vmin=lo - 0.02,
+    im = heatmap(ax, mat, [f"{x:g}" for x in ss], [f"{x:g}" for x in ts], text, "", vmin=lo - 0.02,
                   vmax=hi + 0.02)
     if default[0] in ss and default[1] in ts:
         from matplotlib.patches import Rectangle
@@ -553,13 +437,13 @@ def temperature_grid(df, default: tuple[float, float] = (0.05, 0.1)) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def projection_ablation(df) -> Figure:
     """COMODO with the reference's random never-trained teacher head vs the raw pooled teacher features."""
     domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["train_dataset"])]
     hues = [h for h in ("random_mlp", "none") if h in set(df["projection"])]
     fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
-    _grouped_bars(ax, domains, hues, _stats(df, ["train_dataset", "projection"]),
+    grouped_bars(ax, domains, hues, group_stats(df, ["train_dataset", "projection"]),
                   {"random_mlp": HUE_COLORS[1], "none": HUE_COLORS[0]},
                   {"random_mlp": "random_mlp (reference: random, never trained)", "none": "none (pooled features)"})
     ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
@@ -570,7 +454,7 @@ def projection_ablation(df) -> Figure:
     return fig
 
 
-@_styled
+@styled
 def reduction_ablation(df, authors=None, authors_label: str = "authors") -> Figure:
     """Per-channel student: channel tokens concatenated vs averaged; beside it the authors' MOMENT rows."""
     domains = [d for d in ("ego4d", "egoexo4d", "mmea") if d in set(df["train_dataset"])]
@@ -579,7 +463,7 @@ def reduction_ablation(df, authors=None, authors_label: str = "authors") -> Figu
     panels = 2 if authors is not None and len(authors) else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 3.2), squeeze=False, layout="constrained")
     ax = axes[0, 0]
-    _grouped_bars(ax, domains, ["concat", "mean"], _stats(df, ["train_dataset", "reduction"]), colors, labels)
+    grouped_bars(ax, domains, ["concat", "mean"], group_stats(df, ["train_dataset", "reduction"]), colors, labels)
     ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
     ax.set_ylim(0, 1)
     ax.set_ylabel("acc@1")
@@ -588,92 +472,9 @@ def reduction_ablation(df, authors=None, authors_label: str = "authors") -> Figu
     if panels == 2:
         ax = axes[0, 1]
         st = {(r.eval_dataset, r.reduction): (float(r.acc1), 0.0, np.array([r.acc1])) for r in authors.itertuples()}
-        _grouped_bars(ax, domains, ["concat", "mean"], st, colors, labels, points=False, hatch="///")
+        grouped_bars(ax, domains, ["concat", "mean"], st, colors, labels, points=False, hatch="///")
         ax.set_xticklabels([DOMAIN_LABELS.get(d, d) for d in domains])
         ax.set_ylim(0, 1)
         ax.set_title(authors_label)
     fig.suptitle("Channel reduction of a per-channel student", fontsize=10)
     return fig
-
-
-# ------------------------------------------------------------------------------------- 8. efficiency
-ROLE_COLORS = {"teacher": "0.35", "student": METHOD_COLORS["comodo"]}
-BATCH_COLORS = (HUE_COLORS[0], HUE_COLORS[4])
-
-
-@_styled
-def efficiency(rows: Sequence[dict], teacher: str | None = None, reference_ratio: float | None = 200.0,
-               reference_label: str = "EgoDistill (reported)") -> Figure:
-    """Teachers vs students per clip, from :func:`comodo.efficiency.table` rows, one bar per model on log
-    axes: parameters (M), GFLOPs per clip, CPU wall-clock ms per clip at batch 1 and 32. Students are
-    annotated with ``teacher``'s number ÷ theirs (default: the first teacher of the rows); the dashed line
-    is the teacher's GFLOPs ÷ ``reference_ratio``, where ``reference_label``'s student sits. Cells that were
-    not timed say so."""
-    teachers = [r for r in rows if r.get("role") == "teacher"]
-    if teacher is not None and teacher not in [r["model"] for r in teachers]:
-        raise ValueError(f"teacher {teacher!r} is not among the rows' teachers {[r['model'] for r in teachers]}")
-    ref = next((r for r in teachers if teacher in (None, r["model"])), None)
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 0.55 * len(rows) + 1.6), sharey=True, layout="constrained",
-                             gridspec_kw={"width_ratios": [0.8, 1.05, 1.25]})
-    y = np.arange(len(rows))
-    colors = [ROLE_COLORS.get(r.get("role"), "0.6") for r in rows]
-
-    def ratio(r: dict, key: str, batch: int | None = None, word: str = "fewer") -> str:
-        """'  (N× fewer)': the reference teacher's number ÷ the student's (table key ``{key}_vs_{teacher}``)."""
-        if ref is None or r.get("role") == "teacher":
-            return ""
-        value = r.get(f"{key}_vs_{ref['model']}" + ("" if batch is None else f"_b{batch}"))
-        return "" if value is None else f"  ({_fmt(value)}× {word})"
-
-    line = ref["gflops_per_clip"] / reference_ratio if ref is not None and reference_ratio else None
-    for ax, key, ratio_key, xlabel in ((axes[0], "params_m", "params_ratio", "parameters (M)"),
-                                       (axes[1], "gflops_per_clip", "gflops_ratio",
-                                        "GFLOPs per clip (multiply-add = 2)")):
-        values = [r[key] for r in rows]
-        ax.barh(y, values, 0.7, color=colors)
-        for i, r in enumerate(rows):
-            ax.text(values[i] * 1.2, i, _fmt(values[i]) + ratio(r, ratio_key), va="center", fontsize=7,
-                    bbox={"fc": "white", "ec": "none", "pad": 0.5})
-        ax.set_xscale("log")
-        ax.set_xlim(min(values + ([line] if key == "gflops_per_clip" and line else [])) / 3, max(values) * 100)
-        ax.set_xlabel(xlabel)
-    if line is not None:
-        axes[1].axvline(line, ls="--", lw=1, color=HUE_COLORS[0], zorder=0,
-                        label=f"{reference_label}:\n{ref['label']} ÷ {reference_ratio:g}")
-        axes[1].legend(frameon=False, loc="lower right", fontsize=7)
-    ax = axes[2]
-    h = 0.38
-    measured = []
-    for j, b in enumerate((1, 32)):
-        for i, r in enumerate(rows):
-            yb = i - h / 2 + h * j
-            ms = r.get(f"ms_per_clip_b{b}")
-            if ms is None:
-                ax.text(0.01, yb, f"batch {b}: not measured", va="center", fontsize=6.5, color="0.4",
-                        transform=ax.get_yaxis_transform())
-                continue
-            measured.append(ms)
-            labelled = f"batch {b}" in ax.get_legend_handles_labels()[1]
-            ax.barh(yb, ms, h * 0.9, color=BATCH_COLORS[j], label=None if labelled else f"batch {b}")
-            ax.text(ms * 1.2, yb, _fmt(ms) + ratio(r, "latency_ratio", b, "faster"), va="center", fontsize=6.5)
-    ax.set_xscale("log")
-    if measured:
-        ax.set_xlim(min(measured) / 3, max(measured) * 100)
-    threads = sorted({r.get("threads") for r in rows} - {None})
-    ax.set_xlabel(f"CPU wall-clock ms per clip ({', '.join(map(str, threads)) or '?'} thread(s), median)")
-    ax.legend(frameon=False, loc="lower right")
-    axes[0].set_yticks(y, [r["label"] for r in rows])
-    axes[0].invert_yaxis()
-    for ax, title in zip(axes, ("Parameters", "Compute per clip", "CPU latency per clip")):
-        ax.set_title(title)
-        for tick, color in zip(ax.get_yticklabels(), colors):
-            tick.set_color(color)
-    fig.suptitle("Video teachers (grey) vs IMU students (red): real architectures, random weights"
-                 + (f"; ratios: {ref['label']} ÷ model" if ref is not None else ""), fontsize=10)
-    return fig
-
-
-def _fmt(x: float) -> str:
-    from comodo.efficiency import fmt_number
-
-    return fmt_number(x)

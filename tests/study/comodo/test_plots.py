@@ -1,4 +1,5 @@
-"""comodo.plots: every figure function on a tiny hand-made result set; save() is byte-deterministic."""
+"""comodo.study.comodo.plots and comodo.study.plotting: every figure function on a tiny hand-made result set;
+save() is byte-deterministic."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from comodo import analysis, paper, plots  # noqa: E402
+from comodo.study.comodo import analysis, plots  # noqa: E402
+from comodo.study import paper, plotting  # noqa: E402
 
 DOMAINS = ["ego4d", "egoexo4d", "mmea"]
 
@@ -186,7 +188,7 @@ def test_save_is_byte_deterministic(tmp_path):
 
 
 def test_efficiency():
-    from comodo.efficiency import table
+    from comodo.study.efficiency import table
 
     def result(model, role, params, gflops, ms):
         return {"model": model, "label": model.upper(), "role": role, "params": params, "gflops_per_clip": gflops,
@@ -196,7 +198,7 @@ def test_efficiency():
     rows = table([result("big", "teacher", 100e6, 400.0, {1: 1000.0}),
                   result("other", "teacher", 50e6, 100.0, {1: 500.0}),
                   result("small", "student", 1e6, 2.0, {1: 10.0, 32: 1.0})], (1, 32))
-    fig = plots.efficiency(rows)
+    fig = plotting.efficiency(rows)
     params, flops, latency = fig.axes[:3]
     assert [p.get_width() for p in params.patches] == pytest.approx([100.0, 50.0, 1.0])
     assert [p.get_width() for p in flops.patches] == pytest.approx([400.0, 100.0, 2.0])
@@ -206,11 +208,11 @@ def test_efficiency():
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "2.00  (200× fewer)" in texts and "10.0  (100× faster)" in texts  # ratios vs BIG
     assert texts.count("batch 32: not measured") == 2
-    texts = [t.get_text() for ax in plots.efficiency(rows, "other", None).axes for t in ax.texts]
+    texts = [t.get_text() for ax in plotting.efficiency(rows, "other", None).axes for t in ax.texts]
     assert "2.00  (50.0× fewer)" in texts and "10.0  (50.0× faster)" in texts  # ratios vs OTHER
-    assert not plots.efficiency(rows, "other", None).axes[1].get_lines()  # no reference line
+    assert not plotting.efficiency(rows, "other", None).axes[1].get_lines()  # no reference line
     with pytest.raises(ValueError, match="teacher"):
-        plots.efficiency(rows, "small")
+        plotting.efficiency(rows, "small")
 
 
 def test_every_figure_is_shown_in_a_jupyter_kernel():
@@ -218,7 +220,7 @@ def test_every_figure_is_shown_in_a_jupyter_kernel():
     import nbclient
     import nbformat
 
-    cells = ["import numpy as np\nfrom comodo import plots", *["plots.tour_queue(np.full((3, 5), -1), 2);"] * 2]
+    cells = ["import numpy as np\nfrom comodo.study.comodo import plots", *["plots.tour_queue(np.full((3, 5), -1), 2);"] * 2]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
                                   metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from comodo import runs
+from comodo.study.comodo import runs
 from comodo.io import stable_hash
 from comodo.paths import cache_root
 from comodo.threads import one_thread

@@ -1,0 +1,1 @@
+"""COMODO's study: its cached runs, settings, analyses and figures (notebooks 01–07)."""

@@ -1,0 +1,1 @@
+"""EgoDistill's study: its cached runs, settings, analyses, efficiency and figures (notebooks 09–12)."""
