@@ -34,7 +34,7 @@ from comodo.study.comodo import runs
 from comodo.errors import check
 from comodo.study.comodo.experiments import METHOD_ORDER, domain_order
 from comodo.paths import cache_root
-from comodo.study.comodo.plots import HUE_COLORS, METHOD_COLORS, _styled
+from comodo.study.plotting import HUE_COLORS, METHOD_COLORS, styled
 from comodo.registry import Registry
 
 # Columns after runs.COLUMNS: learning rate, numbers from the log, where the run comes from.
@@ -272,7 +272,7 @@ def _tick(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-@_styled
+@styled
 def plot_metric(df, metric: str = "acc1", setting: str = "queue_size", hue: str = "method") -> Figure:
     """``metric`` of every row of ``df`` against ``setting``, one colour per value of ``hue``.
 
@@ -324,7 +324,7 @@ def first_trained(df) -> str | None:
     return str(rows["path"].iloc[0]) if len(rows) else None
 
 
-@_styled
+@styled
 def plot_curve(df, path: str | None = None) -> Figure:
     """The training log of one run of ``df`` (its folder ``path``; default: the first run that trained):
     every logged number per epoch."""
