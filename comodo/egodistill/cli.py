@@ -165,7 +165,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _claims(args: argparse.Namespace) -> int:
-    from comodo.egodistill import experiments
+    from comodo.study.egodistill import experiments
     from comodo.io import write_json
 
     overrides = {k: tuple(v) for k, v in (("domains", args.domain), ("seeds", args.seed)) if v}

@@ -8,7 +8,7 @@ feature, the 94-way Ego4D verb classifier). The IMU predictor h is dropped: it s
 (it would add 1.57 M parameters and no inference FLOPs).
 
 :func:`register` adds ``egodistill_n1``, ``egodistill_n2``, ``egodistill_n4`` and ``visonly_n1`` (no IMU:
-what the IMU branch costs) to :data:`comodo.study.efficiency.MODELS`; importing this module calls it, so
+what the IMU branch costs), and ``visonly_n2``, ``visonly_n4``, to :data:`comodo.study.efficiency.MODELS`; importing this module calls it, so
 ``comodo.study.efficiency`` itself stays method-agnostic. :func:`paper_table3_beside_ours` lines the measured
 rows up beside the paper's Table 3 and :func:`table3_markdown` prints them.
 
@@ -47,6 +47,8 @@ N_CHANNELS = 6
 STUDENT_OPTIONS = ("feature_dim", "n_classes", "n_channels", "imu_length", "imu_options", "gru_hidden",
                    "fusion_hidden")
 EGODISTILL_MODELS = ("egodistill_n1", "egodistill_n2", "egodistill_n4", "visonly_n1")
+# Φ without the IMU at N = 2, 4 (VisOnly and VisOnly-Distill): the x-axis of the accuracy-against-cost figure
+VISONLY_MODELS = ("visonly_n2", "visonly_n4")
 VIDEO_MODELS = ("timesformer", "videomae")
 PAPER_VIDEO = "Video (MotionFormer)"  # the paper's Table 3 reference row
 # Our model -> its row in the paper's Table 3. Table 3 does not state N; its 1.91 GMACs is one ResNet-18 pass
@@ -139,7 +141,8 @@ def _spec(frames: int, use_imu: bool) -> ModelSpec:
 def register(models: dict[str, ModelSpec] = MODELS) -> dict[str, ModelSpec]:
     """Add :data:`EGODISTILL_MODELS` to ``models`` (idempotent); returns ``models``."""
     for name, frames, use_imu in (("egodistill_n1", 1, True), ("egodistill_n2", 2, True),
-                                  ("egodistill_n4", 4, True), ("visonly_n1", 1, False)):
+                                  ("egodistill_n4", 4, True), ("visonly_n1", 1, False),
+                                  ("visonly_n2", 2, False), ("visonly_n4", 4, False)):
         models[name] = _spec(frames, use_imu)
     return models
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from checkpoints import tiny_resnet, tiny_video_classifier
-from comodo.egodistill import experiments, runs
+from comodo.study.egodistill import experiments, runs
 from comodo.egodistill.config import variant
 from comodo.egodistill.teacher import TeacherFinetuneConfig, finetune_teacher
 
