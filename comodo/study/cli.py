@@ -1,8 +1,10 @@
 """``comodo study``: build what is missing, then execute every notebook of the study with papermill.
 
-Order: the embedded world (all target domains) and its pre-trained teacher, every run the notebooks
-read (one sweep over all of them, unless ``--only``), then every ``notebooks/NN_*.ipynb`` in order
-(``01_tour`` … ``08_efficiency``, then ``00_explore``, which reads every cached run), each executed
+Order: the embedded world (all target domains) and its pre-trained teacher, every COMODO run the
+notebooks read (one sweep over all of them, unless ``--only``), every EgoDistill run (its verb domains,
+fine-tuned teachers, frame features and runs: :func:`comodo.study.egodistill.experiments.study_configs`),
+then every ``notebooks/NN_*.ipynb`` in order (``01_tour`` … ``12_egodistill_imu``, then ``00_explore``,
+which reads every cached run), each executed
 into ``build/notebooks/`` (``build/quick/notebooks/`` with ``--quick``) with
 ``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's JSON numbers go to
 ``figures/`` (``build/quick/figures/`` with ``--quick``, so a CI-sized run never overwrites the
@@ -150,8 +152,19 @@ def run(args: argparse.Namespace) -> int:
 
         t = time.time()
         n = train_everything(s)
-        steps.append((f"teacher embeddings, the {n} runs and the teacher's results (one pool)", time.time() - t))
+        steps.append((f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)",
+                      time.time() - t))
         print(f"  {n} runs trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+        from comodo.study.egodistill import experiments as ego
+        from comodo.study.egodistill.runs import sweep
+
+        t = time.time()
+        e = ego.settings(quick=args.quick)
+        configs = ego.study_configs(e)
+        print(f"EgoDistill: teachers, frame features and the {len(configs)} runs ...", flush=True)
+        sweep(configs, progress=False)
+        steps.append((f"EgoDistill: teachers, frame features, the {len(configs)} runs", time.time() - t))
+        print(f"  trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
     t = time.time()
     seconds = _notebooks(books, out, bool(args.quick), str(figures), side_by_side=not args.only)
     steps += [(f"notebook {b.stem}", seconds[b]) for b in books]

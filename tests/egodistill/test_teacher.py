@@ -279,3 +279,27 @@ def test_embedded_base_is_the_comodo_teacher_fine_tuned(world):
     teacher = VideoClassifier(out)
     assert teacher.labels == EGO4D_LABELS and teacher.feature_dim == embedded.hf_config.hidden_size
     assert teacher.num_frames == embedded.num_frames
+
+
+def test_the_embedded_timesformer_is_a_second_embedded_base(world):
+    """``base="embedded-timesformer"``: a TimeSformer of the embedded VideoMAE's size, pre-trained on the
+    teacher domain, then fine-tuned like any base; the VideoMAE's cached folders keep their names."""
+    from comodo.teacher.pretrain import TeacherPretrainConfig, embedded_config
+    from comodo.teacher.pretrain import teacher_dir as pretrain_dir
+
+    # the key of the embedded VideoMAE did not change when the architecture became a setting
+    assert pretrain_dir(embedded_config("quick")).name == "videomae-tiny-quick-1c5a656113458341"
+    assert pretrain_dir(embedded_config("default")).name == "videomae-tiny-default-d73dec8dc5429fd8"
+    assert pretrain_dir(embedded_config("quick", architecture="timesformer")).name.startswith("timesformer-tiny-quick-")
+    with pytest.raises(ComodoError, match="teacher architecture 'mvit': expected one of videomae, timesformer"):
+        TeacherPretrainConfig(architecture="mvit")
+    c = TeacherFinetuneConfig(dataset="ego4d", world_size="quick", base="embedded-timesformer", epochs=1)
+    out = finetune_teacher(c, progress=False)
+    assert out.name.startswith("embedded-timesformer-ego4d-") and out == teacher_dir(c)
+    assert out != teacher_dir(TeacherFinetuneConfig(dataset="ego4d", world_size="quick", epochs=1))
+    assert json.loads((out / "config.json").read_text())["model_type"] == "timesformer"
+    teacher = VideoClassifier(out)
+    assert teacher.model_type == "timesformer" and teacher.feature_dim == 64  # the quick embedded size
+    z, logits = teacher_outputs(teacher, load_clips(DataSpec(layout="ego4d", root=world), "val", 2.0), world,
+                                progress=False)
+    assert z.shape == (len(logits), 64) and np.isfinite(z).all() and np.isfinite(logits).all()
