@@ -53,7 +53,8 @@ def test_the_key_changes_with_the_model_and_its_overrides():
 
 
 def test_model_names():
-    assert cost.student_model("visimu", 2) == "egodistill_n2" and cost.student_model("visonly_distill", 4) == "visonly_n4"
+    assert cost.student_model("visimu", 2) == "egodistill_n2"
+    assert cost.student_model("visonly_distill", 4) == "visonly_n4"
     assert cost.teacher_model("embedded-timesformer") == "timesformer"
     assert cost.models(["egodistill", "visonly"], [1, 4]) == ["egodistill_n1", "egodistill_n4", "videomae",
                                                              "visonly_n1", "visonly_n4"]
