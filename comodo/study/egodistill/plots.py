@@ -124,7 +124,7 @@ def cost(summary, teacher, paper) -> Figure:
         for r in pts:
             v = r["variant"]
             ax.plot([r["gflops"] * X_OFFSET.get(v, 1.0)], [r["video_top1"] * 100], ls="none",
-                    marker=VARIANT_MARKERS.get(v, "o"), ms=9 if v == "video" else 5, mfc=face, mec=AUTHORS_COLOR,
+                    marker=VARIANT_MARKERS.get(v, "o"), ms=9 if v == "video" else 5, color=AUTHORS_COLOR, mfc=face,
                     label=f"{'MotionFormer' if v == 'video' else VARIANT_LABELS.get(v, v)} (theirs)")
             if v == "video":
                 ax.axhline(r["video_top1"] * 100, ls="--", lw=0.8, color=AUTHORS_COLOR, zorder=0)
