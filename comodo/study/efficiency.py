@@ -573,7 +573,11 @@ def markdown(rows: list[Mapping[str, Any]], batch_sizes: Iterable[int] = (1, 32)
 
 
 # --------------------------------------------------------------------------------------------- the study's table
-ORDER = ("timesformer", "videomae", "mantis", "moment", "dilated_cnn", "imu_student")
+COMODO_ORDER = ("timesformer", "videomae", "mantis", "moment", "dilated_cnn", "imu_student")
+# EgoDistill's Φ (N frames + IMU; VisOnly: the frames only), registered in MODELS by
+# comodo.study.egodistill.efficiency, which study_table imports (this module does not import it: it imports us).
+EGODISTILL_ORDER = ("egodistill_n1", "egodistill_n2", "egodistill_n4", "visonly_n1")
+ORDER = COMODO_ORDER + EGODISTILL_ORDER
 TABLE_BATCHES = (1, 32)
 # EgoDistill (Tan et al., NeurIPS 2023) reports its IMU+frame student at ~200x fewer GFLOPs than its video
 # model: the reference line of the efficiency figure (their figure, not measured here).
@@ -589,8 +593,9 @@ QUICK_TEACHER_CONFIGS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class StudyPlan:
-    """What :func:`study_table` measures: models, the batch sizes timed per role, the time budget per model
-    and batch size (see the adaptive protocol in the module docstring), threads, and config overrides."""
+    """What :func:`study_table` measures: models, the batch sizes timed per role (``model_batch_sizes``
+    replaces them for the models it names), the time budget per model and batch size (see the adaptive
+    protocol in the module docstring), threads, and config overrides."""
 
     quick: bool = False
     models: tuple[str, ...] = ORDER
@@ -601,8 +606,11 @@ class StudyPlan:
     teacher_warmup: int | None = None  # warm-up runs of the teachers (None: the adaptive default)
     threads: int = 1
     config_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    model_batch_sizes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def batch_sizes(self, model_name: str) -> tuple[int, ...]:
+        if model_name in self.model_batch_sizes:
+            return tuple(self.model_batch_sizes[model_name])
         return self.teacher_batch_sizes if MODELS[model_name].role == TEACHER else self.student_batch_sizes
 
     def warmup(self, model_name: str) -> int | None:
@@ -613,20 +621,22 @@ class StudyPlan:
 
 
 def study_plan(quick: bool = False) -> StudyPlan:
-    """The study's plan (about 35 s of measuring on one core; quick about 7 s).
+    """The study's plan (about 45 s of measuring on one idle core; quick about 10 s).
 
     Full: every model at its real size; teachers timed at batch 1 (one timed run, ~4 s each on one core,
     with no separate warm-up run: the FLOP count's forward pass just before it has run every kernel at
-    that shape), students at batch 1 and 32 (one warm-up run at each: a first batch-32 run pays for
-    allocating its buffers, up to 1.6× the next ones for Mantis-8M); 0.5 s of timed runs per cell (at
-    least 3, or 1 when a run is longer); one thread. ``benchmarks/bench_efficiency.py`` keeps its own,
-    longer protocol. Quick: the teachers shrunk (:data:`QUICK_TEACHER_CONFIGS`,
-    labelled "[custom config]"), the students at real size, batch 1 only, 0.2 s per cell.
+    that shape), COMODO's students at batch 1 and 32 (one warm-up run at each: a first batch-32 run pays
+    for allocating its buffers, up to 1.6× the next ones for Mantis-8M), EgoDistill's Φ
+    (:data:`EGODISTILL_ORDER`) at batch 1 only (one warm-up run; a batch-32 forward of Φ is 32 to 128
+    ResNet-18 passes, 5–16 s on one core: the table says so, with the extrapolated cost); 0.5 s of timed runs per cell
+    (at least 3, or 1 when a run is longer); one thread. ``benchmarks/bench_efficiency.py`` keeps its own,
+    longer protocol (and times Φ at batch 32). Quick: the teachers shrunk (:data:`QUICK_TEACHER_CONFIGS`,
+    labelled "[custom config]"), every student at real size, batch 1 only, 0.2 s per cell.
     """
     if quick:
         return StudyPlan(quick=True, student_batch_sizes=(1,), time_budget_s=0.2,
                          config_overrides=copy.deepcopy(QUICK_TEACHER_CONFIGS))
-    return StudyPlan(time_budget_s=0.5, teacher_warmup=0)
+    return StudyPlan(time_budget_s=0.5, teacher_warmup=0, model_batch_sizes={m: (1,) for m in EGODISTILL_ORDER})
 
 
 def _skipped_reason(result: Mapping[str, Any], batch: int, plan: StudyPlan) -> str:
@@ -638,19 +648,29 @@ def _skipped_reason(result: Mapping[str, Any], batch: int, plan: StudyPlan) -> s
         return "not timed (no batch size planned)"
     per_clip_s = timed[min(timed, key=int)] / 1000
     option = "--teacher-batch-sizes" if result["role"] == TEACHER else "--student-batch-sizes"
-    return (f"not timed: one batch-{batch} forward ≈ {batch} × {per_clip_s:.1f} s ≈ {batch * per_clip_s / 60:.1f} "
-            f"min on {result['threads']} thread(s), past this table's budget (`python benchmarks/bench_efficiency.py "
-            f"{option} 1,{batch}` times it)")
+    return (f"not timed: one batch-{batch} forward ≈ {batch} × {fmt_number(per_clip_s)} s ≈ "
+            f"{fmt_number(batch * per_clip_s / 60)} min on {result['threads']} thread(s), past this table's budget "
+            f"(`python benchmarks/bench_efficiency.py --models {result['model']} {option} 1,{batch}` times it)")
+
+
+def register_models() -> dict[str, ModelSpec]:
+    """:data:`MODELS` with EgoDistill's Φ registered (:mod:`comodo.study.egodistill.efficiency` imports this
+    module, so it is imported here, when a table is measured, not at import time)."""
+    import comodo.study.egodistill.efficiency  # noqa: F401  (registers EGODISTILL_ORDER in MODELS)
+
+    return MODELS
 
 
 def study_table(quick: bool = False, plan: StudyPlan | None = None, progress: bool = False) -> dict[str, Any]:
     """Measure every model of ``plan`` (default :func:`study_plan`) with :func:`measure`.
 
     Returns ``plan`` (dict), ``results`` (one :func:`measure` result per model), ``rows`` (:func:`table` at
-    batch 1 and 32), ``markdown`` (:func:`markdown` of the rows), ``threads``, ``torch`` (version),
-    ``cpu_count`` and ``seconds`` (wall time of the whole table). ``progress`` prints one line per model.
+    batch 1 and 32, each with the ``input_name`` of its model: what it reads on the device, the figure's
+    colours), ``markdown`` (:func:`markdown` of the rows), ``threads``, ``torch`` (version), ``cpu_count``
+    and ``seconds`` (wall time of the whole table). ``progress`` prints one line per model.
     """
     plan = plan or study_plan(quick)
+    register_models()
     started = time.perf_counter()
     results = []
     for name in plan.models:
@@ -663,7 +683,7 @@ def study_table(quick: bool = False, plan: StudyPlan | None = None, progress: bo
             ms = ", ".join(f"batch {b}: {fmt_number(v)}" for b, v in r["latency_ms_per_clip"].items())
             print(f"{r['label']}: {fmt_number(r['params_m'])} M params, {fmt_number(r['gflops_per_clip'])} "
                   f"GFLOPs/clip, ms/clip {ms} ({r['seconds']['total']:.0f} s)", flush=True)
-    rows = table(results, TABLE_BATCHES)
+    rows = [{**row, "input_name": MODELS[row["model"]].input_name} for row in table(results, TABLE_BATCHES)]
     return {"plan": plan.to_dict(), "results": results, "rows": rows, "markdown": markdown(rows, TABLE_BATCHES),
             "threads": plan.threads, "torch": torch.__version__, "cpu_count": os.cpu_count(),
             "seconds": time.perf_counter() - started}

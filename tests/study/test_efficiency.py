@@ -10,8 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from comodo.study.efficiency import (MAX_REPEATS, MODELS, ORDER, QUICK_TEACHER_CONFIGS, STUDENT, TEACHER, ModelSpec,
-                               StudyPlan, count_flops, markdown, measure, study_plan, study_table, table)
+from comodo.study.efficiency import (COMODO_ORDER, EGODISTILL_ORDER, MAX_REPEATS, MODELS, ORDER, QUICK_TEACHER_CONFIGS,
+                                     STUDENT, TEACHER, ModelSpec, StudyPlan, count_flops, markdown, measure,
+                                     register_models, study_plan, study_table, table)
 from comodo.errors import ComodoError
 
 TINY_VIDEOMAE = {"image_size": 32, "patch_size": 16, "num_frames": 4, "tubelet_size": 2, "hidden_size": 32,
@@ -185,12 +186,37 @@ def test_table_marks_missing_batches_and_lower_bounds():
 def test_study_plans():
     full, quick = study_plan(), study_plan(quick=True)
     assert full.models == quick.models == ORDER and not full.quick and quick.quick
+    assert ORDER == ("timesformer", "videomae", "mantis", "moment", "dilated_cnn", "imu_student",
+                     "egodistill_n1", "egodistill_n2", "egodistill_n4", "visonly_n1")
     assert full.config_overrides == {} and full.student_batch_sizes == (1, 32) and full.teacher_batch_sizes == (1,)
     assert quick.config_overrides == QUICK_TEACHER_CONFIGS and quick.student_batch_sizes == (1,)
     assert full.batch_sizes("videomae") == (1,) and full.batch_sizes("moment") == (1, 32)
     assert full.warmup("timesformer") == 0 and full.warmup("mantis") == 1  # teachers: the FLOP count warms them
     assert full.time_budget_s < StudyPlan().time_budget_s and StudyPlan().warmup("videomae") is None
     assert quick.to_dict()["config_overrides"]["videomae"]["hidden_size"] == 32
+
+
+def test_study_plans_time_egodistill_at_batch_1_only():
+    """Φ is a student, at real size in both plans (no config override), timed at batch 1 only: in full by the
+    plan's per-model batch sizes (a batch-32 forward of Φ is 32–128 ResNet-18 passes), in quick like every student."""
+    register_models()
+    full, quick = study_plan(), study_plan(quick=True)
+    assert dict(full.model_batch_sizes) == {m: (1,) for m in EGODISTILL_ORDER} and quick.model_batch_sizes == {}
+    for name in EGODISTILL_ORDER:
+        assert MODELS[name].role == STUDENT and name not in full.config_overrides and name not in quick.config_overrides
+        assert full.batch_sizes(name) == quick.batch_sizes(name) == (1,)
+        assert full.warmup(name) == quick.warmup(name) == 1
+    assert [full.batch_sizes(m) for m in COMODO_ORDER] == [(1,), (1,), (1, 32), (1, 32), (1, 32), (1, 32)]
+    assert full.to_dict()["model_batch_sizes"]["egodistill_n4"] == (1,)
+    assert {MODELS[m].input_name for m in EGODISTILL_ORDER} == {"frames+imu", "frames"}
+    assert {MODELS[m].input_name for m in COMODO_ORDER} == {"pixel_values", "imu"}
+
+
+def test_register_models_adds_egodistill_to_the_registry():
+    from comodo.study.egodistill.efficiency import EGODISTILL_MODELS
+
+    models = register_models()
+    assert models is MODELS and set(EGODISTILL_ORDER) <= set(EGODISTILL_MODELS) and set(ORDER) <= set(MODELS)
 
 
 @pytest.fixture
@@ -216,6 +242,23 @@ def test_study_table_times_the_plan_and_says_why_not(teacher_and_student):
     assert rows["test_student"]["ms_per_clip_b32"] > 0 and rows["test_teacher"]["ms_per_clip_b32"] is None
     assert e["markdown"] == markdown(e["rows"], (1, 32)) and "TEST_TEACHER, batch 32: not timed" in e["markdown"]
     assert e["plan"]["models"] == ("test_teacher", "test_student") and e["seconds"] > 0
+    assert [r["input_name"] for r in e["rows"]] == ["x", "x"]  # each row says what its model reads
+
+
+def test_study_table_times_a_model_at_its_own_batch_sizes(teacher_and_student):
+    """``model_batch_sizes`` replaces a model's role batch sizes (the full plan's Φ rows); the skipped batch
+    says how to time it, model by model."""
+    from dataclasses import replace
+
+    e = study_table(plan=replace(teacher_and_student, model_batch_sizes={"test_student": (1,)}))
+    teacher, student = e["results"]
+    assert set(student["latency"]) == {"1"} and student["latency"]["1"]["warmup_runs"] == 1
+    reason = student["not_measured"]["32"]
+    assert reason.startswith("not timed: one batch-32 forward ≈ 32 × ")
+    assert "bench_efficiency.py --models test_student --student-batch-sizes 1,32` times it" in reason
+    assert "--models test_teacher --teacher-batch-sizes 1,32" in teacher["not_measured"]["32"]
+    assert e["plan"]["model_batch_sizes"] == {"test_student": (1,)}
+    assert {r["model"]: r["ms_per_clip_b32"] for r in e["rows"]} == {"test_teacher": None, "test_student": None}
 
 
 def test_quick_study_table_says_quick(teacher_and_student):
