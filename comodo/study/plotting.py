@@ -141,24 +141,42 @@ def label_colors(labels: Sequence[str]) -> dict:
 # ------------------------------------------------------------------------------------- 8. efficiency
 ROLE_COLORS = {"teacher": "0.35", "student": METHOD_COLORS["comodo"]}
 BATCH_COLORS = (HUE_COLORS[0], HUE_COLORS[4])
+# What a row's model reads on the device (``input_name`` of comodo.study.efficiency.study_table's rows): the
+# video teachers the clip's frames, COMODO's students the IMU alone, EgoDistill's Φ N frames and the IMU, its
+# VisOnly Φ the N frames alone. Rows without ``input_name`` are coloured by role.
+INPUT_COLORS = {"pixel_values": ROLE_COLORS["teacher"], "imu": METHOD_COLORS["comodo"], "frames+imu": "#138d75",
+                "frames": "#7cc7b8"}
+INPUT_LABELS = {"pixel_values": "video teachers (the clip's frames)", "imu": "COMODO's IMU students (IMU only)",
+                "frames+imu": "EgoDistill's Φ (N frames + IMU)", "frames": "EgoDistill's VisOnly Φ (N frames, no IMU)",
+                "teacher": "teachers", "student": "students"}
+
+
+def efficiency_kind(row: dict) -> str:
+    """The colour key of a row: its ``input_name`` when known (:data:`INPUT_COLORS`), else its role."""
+    name = row.get("input_name")
+    return name if name in INPUT_COLORS else str(row.get("role"))
 
 
 @styled
 def efficiency(rows: Sequence[dict], teacher: str | None = None, reference_ratio: float | None = 200.0,
                reference_label: str = "EgoDistill (reported)") -> Figure:
     """Teachers vs students per clip, from :func:`comodo.study.efficiency.table` rows, one bar per model on log
-    axes: parameters (M), GFLOPs per clip, CPU wall-clock ms per clip at batch 1 and 32. Students are
-    annotated with ``teacher``'s number ÷ theirs (default: the first teacher of the rows); the dashed line
-    is the teacher's GFLOPs ÷ ``reference_ratio``, where ``reference_label``'s student sits. Cells that were
-    not timed say so."""
+    axes: parameters (M), GFLOPs per clip, CPU wall-clock ms per clip at batch 1 and 32. Bars and names are
+    coloured by what the model reads (:func:`efficiency_kind`: COMODO's IMU students apart from EgoDistill's
+    frames + IMU Φ), with a legend of the kinds present. Students are annotated with ``teacher``'s number ÷
+    theirs (default: the first teacher of the rows); the dashed line is the teacher's GFLOPs ÷
+    ``reference_ratio``, where ``reference_label``'s student sits. Cells that were not timed say so."""
+    from matplotlib.patches import Patch
+
     teachers = [r for r in rows if r.get("role") == "teacher"]
     if teacher is not None and teacher not in [r["model"] for r in teachers]:
         raise ValueError(f"teacher {teacher!r} is not among the rows' teachers {[r['model'] for r in teachers]}")
     ref = next((r for r in teachers if teacher in (None, r["model"])), None)
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 0.55 * len(rows) + 1.6), sharey=True, layout="constrained",
+    fig, axes = plt.subplots(1, 3, figsize=(12.5, 0.55 * len(rows) + 1.9), sharey=True, layout="constrained",
                              gridspec_kw={"width_ratios": [0.8, 1.05, 1.25]})
     y = np.arange(len(rows))
-    colors = [ROLE_COLORS.get(r.get("role"), "0.6") for r in rows]
+    kinds = [efficiency_kind(r) for r in rows]
+    colors = [INPUT_COLORS.get(k, ROLE_COLORS.get(k, "0.6")) for k in kinds]
 
     def ratio(r: dict, key: str, batch: int | None = None, word: str = "fewer") -> str:
         """'  (N× fewer)': the reference teacher's number ÷ the student's (table key ``{key}_vs_{teacher}``)."""
@@ -210,8 +228,11 @@ def efficiency(rows: Sequence[dict], teacher: str | None = None, reference_ratio
         ax.set_title(title)
         for tick, color in zip(ax.get_yticklabels(), colors):
             tick.set_color(color)
-    fig.suptitle("Video teachers (grey) vs IMU students (red): real architectures, random weights"
-                 + (f"; ratios: {ref['label']} ÷ model" if ref is not None else ""), fontsize=10)
+    present = list(dict.fromkeys(kinds))
+    fig.legend(handles=[Patch(color=colors[kinds.index(k)], label=INPUT_LABELS.get(k, k)) for k in present],
+               loc="outside lower center", ncols=len(present), frameon=False, fontsize=8)
+    fig.suptitle("Video teachers vs the students that run on the device: real architectures, random weights"
+                 + (f"; in brackets: {ref['label']} ÷ model" if ref is not None else ""), fontsize=10)
     return fig
 
 

@@ -185,3 +185,78 @@ def test_paper_file_is_the_egodistill_transcription():
     assert "EgoDistill" in paper.load_egodistill()["source"]
     assert [r["model"] for r in paper_table3()] == ["Video (MotionFormer)", "AdaFuse", "STTS", "ListenToLook",
                                                      "EgoDistill"]
+
+
+# --------------------------------------------------------------------------------------------- notebook 8
+TINY_VIDEOMAE = {"image_size": 32, "patch_size": 16, "num_frames": 4, "tubelet_size": 2, "hidden_size": 32,
+                 "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+
+
+def test_study_table_with_phi_rows_feeds_table3_and_the_figure():
+    """Notebook 8's chain on small models: the study table with a teacher and Φ rows (batch 1 only, as in the
+    full plan), the paper's Table 3 beside them, and the figure coloured by what each model reads."""
+    from comodo.study import plotting
+    from comodo.study.efficiency import StudyPlan, study_table
+
+    models = ("videomae", "egodistill_n1", "visonly_n1")
+    plan = StudyPlan(models=models, time_budget_s=0.0, teacher_warmup=0,
+                     config_overrides={"videomae": TINY_VIDEOMAE, "egodistill_n1": SMALL, "visonly_n1": SMALL},
+                     model_batch_sizes={"egodistill_n1": (1,), "visonly_n1": (1,)})
+    e = study_table(plan=plan)
+    rows = {r["model"]: r for r in e["rows"]}
+    assert [r["model"] for r in e["rows"]] == list(models)
+    assert {m: r["input_name"] for m, r in rows.items()} == {"videomae": "pixel_values", "egodistill_n1": "frames+imu",
+                                                             "visonly_n1": "frames"}
+    phi = rows["egodistill_n1"]
+    assert phi["gflops_per_clip"] == phi_flops(1, True, SMALL) / 1e9 and phi["ms_per_clip_b32"] is None
+    assert "--models egodistill_n1 --student-batch-sizes 1,32" in phi["not_measured_b32"]
+    assert phi["gflops_ratio_vs_videomae"] == pytest.approx(rows["videomae"]["gflops_per_clip"] / phi["gflops_per_clip"])
+    table3 = paper_table3_beside_ours(e["results"], "videomae", (1, 32))
+    ours = [r for r in table3 if r["source"] == "ours"]
+    assert [r["model"] for r in ours] == ["videomae", "egodistill_n1", "visonly_n1"]
+    assert ours[1]["ratio_vs_video"] == pytest.approx(phi["gflops_ratio_vs_videomae"])
+    assert ours[1]["counterpart"] == "EgoDistill" and ours[1]["ms_per_clip_b1"] == phi["ms_per_clip_b1"]
+    fig = plotting.efficiency(e["rows"], "videomae")
+    ticks = [(t.get_text(), t.get_color()) for t in fig.axes[0].get_yticklabels()]
+    assert ticks == [("VideoMAE-base [custom config]", plotting.INPUT_COLORS["pixel_values"]),
+                     ("EgoDistill Φ (N=1) [custom config]", plotting.INPUT_COLORS["frames+imu"]),
+                     ("VisOnly Φ (N=1) [custom config]", plotting.INPUT_COLORS["frames"])]
+
+
+def _row(model, role, input_name, params_m, gflops, ms1, ratio=None):
+    row = {"model": model, "label": model.upper(), "role": role, "input_name": input_name, "params_m": params_m,
+           "gflops_per_clip": gflops, "ms_per_clip_b1": ms1, "ms_per_clip_b32": None, "threads": 1}
+    if ratio is not None:
+        row.update({"params_ratio_vs_teacher": ratio, "gflops_ratio_vs_teacher": ratio,
+                    "latency_ratio_vs_teacher_b1": ratio})
+    return row
+
+
+def test_figure_colours_comodo_imu_students_apart_from_egodistill_phi():
+    from matplotlib.colors import to_rgba
+
+    from comodo.study import plotting
+
+    rows = [_row("teacher", TEACHER, "pixel_values", 100.0, 400.0, 1000.0),
+            _row("cnn", STUDENT, "imu", 1.0, 0.01, 5.0, 40000.0),
+            _row("phi", STUDENT, "frames+imu", 10.0, 4.0, 100.0, 100.0),
+            _row("visonly", STUDENT, "frames", 10.0, 3.9, 90.0, 102.5),
+            _row("plain", STUDENT, None, 2.0, 1.0, 20.0, 400.0)]  # a table() row without input_name: by role
+    fig = plotting.efficiency(rows)
+    colors = plotting.INPUT_COLORS
+    expected = [colors["pixel_values"], colors["imu"], colors["frames+imu"], colors["frames"],
+                plotting.ROLE_COLORS["student"]]
+    assert len({to_rgba(c) for c in expected[:4]}) == 4  # teachers, COMODO's students, Φ, VisOnly Φ: four colours
+    params, flops, latency = fig.axes[:3]
+    for ax in (params, flops):
+        assert [p.get_facecolor() for p in ax.patches] == [to_rgba(c) for c in expected]
+    assert [t.get_color() for t in params.get_yticklabels()] == expected
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "video teachers (the clip's frames)", "COMODO's IMU students (IMU only)", "EgoDistill's Φ (N frames + IMU)",
+        "EgoDistill's VisOnly Φ (N frames, no IMU)", "students"]
+    assert [to_rgba(h.get_facecolor()) for h in legend.legend_handles] == [to_rgba(c) for c in expected]
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]  # the teacher ÷ student ratios
+    assert "4.00  (100× fewer)" in texts and "10.0  (100× fewer)" in texts and "100  (100× faster)" in texts
+    assert "0.0100  (40,000× fewer)" in texts and texts.count("batch 32: not measured") == 5
+    assert [plotting.efficiency_kind(r) for r in rows] == ["pixel_values", "imu", "frames+imu", "frames", "student"]
