@@ -27,12 +27,25 @@ import torch
 
 from comodo.egodistill.config import EgoDistillConfig
 from comodo.errors import check
+from comodo.threads import one_thread
 
 VARIANTS = ("egodistill", "visonly_distill")  # what the IMU adds: EgoDistill against the same student without it
 ACCEL, GYRO = slice(0, 3), slice(3, 6)  # channel rows: accel xyz (m/s²), gyro xyz (rad/s)
 
 
 # ------------------------------------------------------------------------------------------ runs
+def single_threaded(fn):
+    """``fn`` under :func:`comodo.threads.one_thread`, as the runs are trained and evaluated: the caches
+    they wrote are keyed by the thread count, and the bits of every number do not depend on the machine."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with one_thread():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def imu_configs(s) -> list[EgoDistillConfig]:
     """The claims' runs (N = 1) of EgoDistill and VisOnly-Distill: every domain and seed of ``s``
     (:func:`comodo.study.egodistill.experiments.claim_configs`, VisIMU left out)."""
@@ -103,6 +116,7 @@ def student_frame_indices(config: EgoDistillConfig, clips: Sequence) -> np.ndarr
     return np.stack(rows).astype(np.int64)  # (n, N)
 
 
+@single_threaded
 def run_arrays(config: EgoDistillConfig, split: str = "test") -> dict:
     """Everything the figures read of one run's clips of ``split`` (the run trained first if not cached).
 
@@ -119,14 +133,12 @@ def run_arrays(config: EgoDistillConfig, split: str = "test") -> dict:
     from comodo.egodistill.data import clip_set, spec_of, split_clips
     from comodo.egodistill.train import load_student
     from comodo.study.egodistill import runs
-    from comodo.threads import one_thread
 
     student, c, classes = load_student(runs.run(config))
     spec = spec_of(c)
     teacher, image = models(c)
     clips = split_clips(c, spec, (split,))[split]
-    with one_thread():  # as the run's training and evaluation: the caches are keyed by the thread count
-        cs = clip_set(c, spec, split, clips, classes, teacher, image)
+    cs = clip_set(c, spec, split, clips, classes, teacher, image)  # from the caches the run's evaluation wrote
     cspec = clip_spec(spec, c.clip_s)
     imu = cs.imu if cs.imu is not None else clip_imus(cspec, clips, c.imu_length)  # (n, C, L)
     raw = np.stack([raw_clip_imu(cspec, x, c.imu_length) for x in clips])  # (n, C, L)
@@ -364,6 +376,7 @@ def extremes_numbers(e: dict) -> dict:
             for side in ("best", "worst")}
 
 
+@single_threaded
 @torch.no_grad()
 def swapped_features(student, frames: np.ndarray, imus: np.ndarray) -> np.ndarray:
     """z_Φ of one clip's frame features ``frames`` (N, D_I) paired with each IMU of ``imus`` (S, C, L):
@@ -456,6 +469,13 @@ def text_claims(words: Sequence[str] = ("verb", "ambiguous", "IMU", "head motion
     return [t for t in load_egodistill()["text_claims"] if any(w.lower() in t.lower() for w in words)]
 
 
+def paper_readings() -> dict:
+    """The paper's stored text claims beside each analysis of notebook 12 (``[]`` where none is stored:
+    its Figs. 5 and 6 are read in their captions and Sec. 4.5, not among ``text_claims``)."""
+    return {"per_class_gain": text_claims(("ambiguous verbs",)), "imu_gain": text_claims(("over VisOnly-Distill",)),
+            "reconstruction_and_motion": [], "retrieval": []}
+
+
 # ---------------------------------------------------------------------------- notebook 09: the tour
 def distributions(logits: np.ndarray, tau: float) -> np.ndarray:
     """softmax(logits / τ) along the last axis (the distributions L_KD compares)."""
@@ -464,6 +484,7 @@ def distributions(logits: np.ndarray, tau: float) -> np.ndarray:
     return x / x.sum(-1, keepdims=True)
 
 
+@single_threaded
 def batch_losses(student_logits: np.ndarray, teacher_logits: np.ndarray, z_student: np.ndarray, z_video: np.ndarray,
                  y: np.ndarray, config: EgoDistillConfig) -> dict:
     """EgoDistill's loss (:func:`comodo.egodistill.losses.distill_loss`, with the run's α, β, τ, τ² rule and
@@ -483,6 +504,7 @@ def batch_losses(student_logits: np.ndarray, teacher_logits: np.ndarray, z_stude
     return {"batch": batch, "per_clip": {k: np.array([p[k] for p in clips]) for k in batch}}
 
 
+@single_threaded
 def tour(config: EgoDistillConfig, visonly: EgoDistillConfig | None = None, clip: int = 0, batch_size: int = 16,
          seed: int = 0) -> dict:
     """One test clip through EgoDistill, and the losses of one batch of test clips around it.
@@ -588,6 +610,6 @@ def tour_numbers(t: dict) -> dict:
 
 __all__ = ["batch_losses", "class_gain", "cosine_rows", "distributions", "donors", "extremes", "extremes_index",
            "head_motion", "imu_configs", "load_runs", "motion_bins", "motion_numbers", "motion_reading",
-           "motion_study", "nearest", "per_class_gains", "pick", "quantile_bins", "rank_correlation", "reconstruction",
+           "motion_study", "nearest", "paper_readings", "per_class_gains", "pick", "quantile_bins", "rank_correlation", "reconstruction",
            "resolved_configs", "retrieval", "retrieval_numbers", "retrieve", "retrieval_summaries", "retrieval_summary",
-           "run_arrays", "swapped_features", "text_claims", "tour", "tour_numbers"]
+           "run_arrays", "single_threaded", "swapped_features", "text_claims", "tour", "tour_numbers"]

@@ -42,7 +42,8 @@ def _tour(visonly: bool = True) -> dict:
     logits = RNG.normal(size=(3, 3))
     return {"config": variant("egodistill").resolved(), "classes": CLASSES, "dataset": "ego4d_verbs",
             "clip": {"uid": "v-1", "window": 0, "label": "look_up", "start_s": 0.0, "end_s": 2.0, "index": 0},
-            "clip_frames": _images(13), "teacher_positions": np.array([0, 4, 8, 12]), "student_positions": np.array([6]),
+            "clip_frames": _images(13), "teacher_positions": np.array([0, 4, 8, 12]),
+            "student_positions": np.array([6]),
             "z_video": RNG.normal(size=d), "z_student": RNG.normal(size=d), "z_image": RNG.normal(size=5),
             "z_imu": RNG.normal(size=7), "student_frame": _images(1)[0], "imu": _imu(), "imu_rate": 20.0,
             "teacher_logits": logits[0], "student_logits": logits[1],
@@ -91,11 +92,14 @@ def test_per_class_one_panel_per_domain_sorted_bars():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["crouch", "look_up", "turn_left"]
 
 
+def _side(k: int) -> dict:
+    return {"index": np.arange(k), "images": _images(k), "imu": _imu(k), "labels": np.array(CLASSES[:k]),
+            "uids": list("abc")[:k], "l1": RNG.uniform(size=k), "cosine": RNG.uniform(size=k),
+            "gyro": RNG.uniform(size=k), "accel": RNG.uniform(size=k)}
+
+
 def _extremes(k: int = 3) -> dict:
-    side = lambda: {"index": np.arange(k), "images": _images(k), "imu": _imu(k), "labels": np.array(CLASSES[:k]),  # noqa: E731
-                    "uids": list("abc")[:k], "l1": RNG.uniform(size=k), "cosine": RNG.uniform(size=k),
-                    "gyro": RNG.uniform(size=k), "accel": RNG.uniform(size=k)}
-    return {"best": side(), "worst": side(), "imu_rate": 20.0, "variant": "egodistill", "dataset": "ego4d_verbs"}
+    return {"best": _side(k), "worst": _side(k), "imu_rate": 20.0, "variant": "egodistill", "dataset": "ego4d_verbs"}
 
 
 def test_reconstruction_best_and_worst_with_their_imu():
