@@ -344,6 +344,16 @@ def noise(claim_df):
 
 
 # ----------------------------------------------------------------------------------------- the paper's
+def _fraction(percent: float) -> float:
+    """The paper's percent (two decimals) as a fraction, without float noise (37.95 → 0.3795)."""
+    return round(percent / 100, 6)
+
+
+def _points(difference: float) -> float:
+    """A difference of the paper's percents, in points, without float noise."""
+    return round(difference, 4)
+
+
 def paper_table1():
     """The paper's Table 1 (N = 1) as tidy rows: ``row``, ``dataset`` (``ego4d``, ``epic_kitchens``),
     ``video_top1`` (fraction), ``delta_points`` against :data:`FULL_ROW`, ``source`` = "paper"."""
@@ -353,8 +363,8 @@ def paper_table1():
 
     table = load_egodistill()["table1_ablation_N1"]["rows"]
     full = next(r for r in table if r["name"] == FULL_ROW)
-    return pd.DataFrame([{"row": r["name"], "dataset": ds, "video_top1": r[ds] / 100,
-                          "delta_points": r[ds] - full[ds], "source": "paper"}
+    return pd.DataFrame([{"row": r["name"], "dataset": ds, "video_top1": _fraction(r[ds]),
+                          "delta_points": _points(r[ds] - full[ds]), "source": "paper"}
                          for ds in PAPER_DATASETS for r in table])
 
 
@@ -365,9 +375,9 @@ def paper_table2():
 
     from comodo.study.paper import load_egodistill
 
-    return pd.DataFrame([{"dataset": r["dataset"], "teacher": r["teacher"], "video": r["video"] / 100,
-                          "egodistill": r["egodistill"] / 100, "visonly_distill": r["visonly_distill"] / 100,
-                          "gain_points": r["egodistill"] - r["visonly_distill"], "source": "paper"}
+    return pd.DataFrame([{"dataset": r["dataset"], "teacher": r["teacher"], "video": _fraction(r["video"]),
+                          "egodistill": _fraction(r["egodistill"]), "visonly_distill": _fraction(r["visonly_distill"]),
+                          "gain_points": _points(r["egodistill"] - r["visonly_distill"]), "source": "paper"}
                          for r in load_egodistill()["table2_teachers_N1"]["rows"]])
 
 
@@ -380,8 +390,8 @@ def paper_table4():
 
     table = load_egodistill()["table4_frame_selection_N4"]["rows"]
     ref = next(r for r in table if r["selection"] == REFERENCE_RULE)
-    return pd.DataFrame([{"rule": r["selection"], "dataset": ds, "video_top1": r[ds] / 100,
-                          "delta_points": r[ds] - ref[ds], "source": "paper"}
+    return pd.DataFrame([{"rule": r["selection"], "dataset": ds, "video_top1": _fraction(r[ds]),
+                          "delta_points": _points(r[ds] - ref[ds]), "source": "paper"}
                          for ds in PAPER_DATASETS for r in table])
 
 
@@ -413,7 +423,7 @@ def paper_cost_points(flops: dict):
                 ("visimu", 1, t1[VISIMU_ROW][ds], t3["EgoDistill"], "paper, Table 3 (EgoDistill's Φ)",
                  "Table 1"),
                 ("egodistill", 4, t4[REFERENCE_RULE][ds], flops["egodistill_n4"], ours, "Table 4")):
-            rows.append({"dataset": ds, "variant": variant_, "frames": frames, "video_top1": value / 100,
+            rows.append({"dataset": ds, "variant": variant_, "frames": frames, "video_top1": _fraction(value),
                          "gflops": float(gflops), "gflops_source": where, "table": table, "source": "paper"})
     return pd.DataFrame(rows)
 
