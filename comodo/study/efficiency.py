@@ -650,7 +650,7 @@ def _skipped_reason(result: Mapping[str, Any], batch: int, plan: StudyPlan) -> s
     option = "--teacher-batch-sizes" if result["role"] == TEACHER else "--student-batch-sizes"
     return (f"not timed: one batch-{batch} forward ≈ {batch} × {fmt_number(per_clip_s)} s ≈ "
             f"{fmt_number(batch * per_clip_s / 60)} min on {result['threads']} thread(s), past this table's budget "
-            f"(`python benchmarks/bench_efficiency.py --models {result['model']} {option} 1,{batch}` times it)")
+            f"(`python benchmarks/bench_efficiency.py {option} 1,{batch}` times it)")
 
 
 def register_models() -> dict[str, ModelSpec]:

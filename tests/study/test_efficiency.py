@@ -247,7 +247,7 @@ def test_study_table_times_the_plan_and_says_why_not(teacher_and_student):
 
 def test_study_table_times_a_model_at_its_own_batch_sizes(teacher_and_student):
     """``model_batch_sizes`` replaces a model's role batch sizes (the full plan's Φ rows); the skipped batch
-    says how to time it, model by model."""
+    says what it would have cost and how to time it."""
     from dataclasses import replace
 
     e = study_table(plan=replace(teacher_and_student, model_batch_sizes={"test_student": (1,)}))
@@ -255,8 +255,8 @@ def test_study_table_times_a_model_at_its_own_batch_sizes(teacher_and_student):
     assert set(student["latency"]) == {"1"} and student["latency"]["1"]["warmup_runs"] == 1
     reason = student["not_measured"]["32"]
     assert reason.startswith("not timed: one batch-32 forward ≈ 32 × ")
-    assert "bench_efficiency.py --models test_student --student-batch-sizes 1,32` times it" in reason
-    assert "--models test_teacher --teacher-batch-sizes 1,32" in teacher["not_measured"]["32"]
+    assert reason.endswith("(`python benchmarks/bench_efficiency.py --student-batch-sizes 1,32` times it)")
+    assert "--teacher-batch-sizes 1,32" in teacher["not_measured"]["32"]
     assert e["plan"]["model_batch_sizes"] == {"test_student": (1,)}
     assert {r["model"]: r["ms_per_clip_b32"] for r in e["rows"]} == {"test_teacher": None, "test_student": None}
 
