@@ -225,7 +225,9 @@ def motion_bins(motion: np.ndarray, error: np.ndarray, bins: int = 5) -> dict:
         ``bin_motion`` / ``bin_error`` / ``bin_sem`` (bins,): each bin's mean motion, mean error and its
         standard error; ``counts`` (bins,); ``spearman`` ρ and ``p`` (two-sided) over all clips;
         ``best_bin`` (the bin of least mean error) and ``moderate_best``: True when that bin is neither
-        the lowest- nor the highest-motion one (the paper's reading; needs bins ≥ 3).
+        the lowest- nor the highest-motion one (the paper's reading; needs bins ≥ 3); ``interior_gap``:
+        the lesser end bin's mean error minus the least interior bin's (> 0: a moderate bin beats both
+        ends) and ``interior_gap_sem``, the two bins' standard errors combined (NaN for bins < 3).
     """
     motion, error = np.asarray(motion, float), np.asarray(error, float)
     check(motion.shape == error.shape and motion.ndim == 1, f"motion_bins: motion {motion.shape}, error "
@@ -237,10 +239,16 @@ def motion_bins(motion: np.ndarray, error: np.ndarray, bins: int = 5) -> dict:
     rho, p = rank_correlation(motion, error)
     bin_error = mean(error)
     best = int(np.argmin(bin_error))
+    gap = gap_sem = float("nan")
+    if bins >= 3:
+        end = 0 if bin_error[0] <= bin_error[-1] else bins - 1
+        inner = 1 + int(np.argmin(bin_error[1:-1]))
+        gap = float(bin_error[end] - bin_error[inner])
+        gap_sem = float(np.hypot(sem[end], sem[inner]))
     return {"bins": bins, "counts": counts.tolist(), "bin_motion": mean(motion).tolist(),
-            "bin_error": bin_error.tolist(),
-            "bin_sem": sem.tolist(), "spearman": rho, "p": p, "best_bin": best,
-            "moderate_best": bool(bins >= 3 and 0 < best < bins - 1)}
+            "bin_error": bin_error.tolist(), "bin_sem": sem.tolist(), "spearman": rho, "p": p, "best_bin": best,
+            "moderate_best": bool(bins >= 3 and 0 < best < bins - 1), "interior_gap": gap,
+            "interior_gap_sem": gap_sem}
 
 
 def class_gain(ours: Sequence[dict], base: Sequence[dict]) -> list[dict]:
@@ -347,8 +355,9 @@ def motion_reading(study: dict) -> str:
         s = m["summary"]["egodistill"]["by_gyro"]
         verdict = "holds" if s["moderate_best"] else "does not hold"
         lines.append(f"{d}: least L1 in gyro bin {s['best_bin'] + 1} of {s['bins']} (1 = least motion) — the "
-                     f"reading {verdict}; Spearman ρ(gyro, L1) = {s['spearman']:+.2f} (p = {s['p']:.2g}), "
-                     f"n = {m['summary']['n_clips']} clips")
+                     f"reading {verdict}; best moderate bin below the better end bin by "
+                     f"{s['interior_gap']:+.3f} ± {s['interior_gap_sem']:.3f}; Spearman ρ(gyro, L1) = "
+                     f"{s['spearman']:+.2f} (p = {s['p']:.2g}), n = {m['summary']['n_clips']} clips")
     return "\n".join(lines)
 
 
@@ -432,17 +441,20 @@ def retrieval(ego: dict, vis: dict, query: int = 0, n_segments: int = 5, seed: i
 def retrieval_summary(ego: dict, vis: dict, n_segments: int = 5, seed: int = 0) -> dict:
     """Over every test clip as the query (see :func:`retrieval`): per variant the mean number of distinct
     clips retrieved among the S = 1 + ``n_segments`` segments, and over the donor segments the fraction
-    whose retrieved clip carries the donor's label, or the query's."""
+    whose retrieved clip carries the donor's label, or the query's; ``chance_donor_label``: that fraction
+    for a test clip drawn at random."""
     labels = ego["labels"]
     stats = {v: {"distinct": [], "donor_label": [], "query_label": []} for v in VARIANTS}
+    chance = []
     for q in range(len(labels)):
         r = retrieve(ego, vis, q, n_segments, seed)
+        chance += [float((labels == labels[i]).mean()) for i in r["segments"][1:]]
         for v in VARIANTS:
             got = labels[r[v][1:]]
             stats[v]["distinct"].append(len(set(r[v].tolist())))
             stats[v]["donor_label"] += (got == labels[r["segments"][1:]]).tolist()
             stats[v]["query_label"] += (got == labels[q]).tolist()
-    return {"queries": len(labels), "segments": 1 + n_segments,
+    return {"queries": len(labels), "segments": 1 + n_segments, "chance_donor_label": float(np.mean(chance)),
             **{v: {k: float(np.mean(x)) for k, x in s.items()} for v, s in stats.items()}}
 
 
@@ -505,9 +517,12 @@ def batch_losses(student_logits: np.ndarray, teacher_logits: np.ndarray, z_stude
 
 
 @single_threaded
-def tour(config: EgoDistillConfig, visonly: EgoDistillConfig | None = None, clip: int = 0, batch_size: int = 16,
-         seed: int = 0) -> dict:
+def tour(config: EgoDistillConfig, visonly: EgoDistillConfig | None = None, clip: int | None = None,
+         batch_size: int = 16, seed: int = 0) -> dict:
     """One test clip through EgoDistill, and the losses of one batch of test clips around it.
+
+    ``clip``: an index into the test split; None: the clip of median reconstruction error (L1 of z_Φ to
+    z_V), a typical one rather than the best or the worst.
 
     The teacher Ω runs live on the clip's frames (its cached outputs, which training read, are
     compared); so does f_I on the student's frame. ``visonly``: the VisOnly-Distill run of the same
@@ -533,6 +548,8 @@ def tour(config: EgoDistillConfig, visonly: EgoDistillConfig | None = None, clip
     c = a["config"]
     check(c.frames == 1, f"the tour draws the N = 1 student; config has frames = {c.frames}")
     n = len(a["clips"])
+    if clip is None:
+        clip = int(np.argsort(reconstruction(a["z_student"], a["z_video"])["l1"], kind="stable")[n // 2])
     check(0 <= clip < n, f"tour clip {clip}: expected a test clip 0 … {n - 1}")
     x = a["clips"][clip]
     info = probe_video(x.video_path)
@@ -609,7 +626,8 @@ def tour_numbers(t: dict) -> dict:
 
 
 __all__ = ["batch_losses", "class_gain", "cosine_rows", "distributions", "donors", "extremes", "extremes_index",
-           "head_motion", "imu_configs", "load_runs", "motion_bins", "motion_numbers", "motion_reading",
-           "motion_study", "nearest", "paper_readings", "per_class_gains", "pick", "quantile_bins", "rank_correlation", "reconstruction",
-           "resolved_configs", "retrieval", "retrieval_numbers", "retrieve", "retrieval_summaries", "retrieval_summary",
-           "run_arrays", "single_threaded", "swapped_features", "text_claims", "tour", "tour_numbers"]
+           "extremes_numbers", "frame_images", "head_motion", "imu_configs", "load_runs", "models", "motion_bins",
+           "motion_numbers", "motion_reading", "motion_study", "nearest", "paper_readings", "per_class_gains", "pick",
+           "quantile_bins", "rank_correlation", "raw_clip_imu", "reconstruction", "resolved_configs", "retrieval",
+           "retrieval_numbers", "retrieval_summaries", "retrieval_summary", "retrieve", "run_arrays", "single_threaded",
+           "student_frame_indices", "swapped_features", "text_claims", "tour", "tour_numbers"]

@@ -44,8 +44,11 @@ def test_quantile_bins_and_motion_bins():
     u = A.motion_bins(motion, (motion - 4.0) ** 2, bins=3)  # U-shaped: the middle bin is best
     assert u["counts"] == [3, 3, 3] and u["bin_motion"] == pytest.approx([1.0, 4.0, 7.0])
     assert u["bin_error"] == pytest.approx([29 / 3, 2 / 3, 29 / 3]) and u["best_bin"] == 1 and u["moderate_best"]
+    assert u["interior_gap"] == pytest.approx(9.0) and u["interior_gap_sem"] == pytest.approx(
+        np.hypot(np.std([16, 9, 4], ddof=1) / np.sqrt(3), np.std([1, 0, 1], ddof=1) / np.sqrt(3)))
     rising = A.motion_bins(motion, motion * 2, bins=3)
     assert rising["spearman"] == pytest.approx(1.0) and rising["best_bin"] == 0 and not rising["moderate_best"]
+    assert rising["interior_gap"] == pytest.approx(2 - 8)  # the low-motion end beats the middle by 6
     assert rising["bin_sem"][0] == pytest.approx(np.std([0, 2, 4], ddof=1) / np.sqrt(3))
     assert not A.motion_bins(motion, -motion, bins=2)["moderate_best"]  # two bins have no middle
     assert A.rank_correlation(motion, -motion ** 3)[0] == pytest.approx(-1.0)
@@ -122,6 +125,7 @@ def test_retrieval_the_imu_changes_the_nearest_clip():
     assert s["queries"] == 4 and s["segments"] == 4
     assert s["egodistill"]["distinct"] == 4 and s["egodistill"]["donor_label"] == 1.0
     assert s["visonly_distill"]["distinct"] == 1 and s["visonly_distill"]["donor_label"] == pytest.approx(1 / 4)
+    assert s["chance_donor_label"] == pytest.approx(1 / 4)  # one clip of each label among four
 
 
 def test_swapped_features_a_real_student():
@@ -247,3 +251,6 @@ def test_tour_walks_one_clip(tiny_runs):
     assert n["student_top"] in n["classes"] and -1 <= n["cosine"] <= 1 and "visonly" in n
     with pytest.raises(ComodoError, match="tour clip"):
         A.tour(ego_c, clip=10_000)
+    typical = A.tour(ego_c, batch_size=2)  # clip None: the clip of median L1
+    l1 = A.reconstruction(A.run_arrays(ego_c)["z_student"], A.run_arrays(ego_c)["z_video"])["l1"]
+    assert np.sum(l1 < l1[typical["clip"]["index"]]) == len(l1) // 2 and typical["visonly_z"] is None
