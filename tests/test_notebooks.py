@@ -198,14 +198,17 @@ def test_ablation_numbers(executed):
 @pytest.mark.slow
 def test_efficiency_numbers(executed):
     """quick: shrunk teachers, students at real size (exact counts) timed at batch 1, batch 32 said not timed."""
-    from comodo.study.efficiency import EGODISTILL_GFLOPS_RATIO, MAX_REPEATS, ORDER, QUICK_TEACHER_CONFIGS
+    from comodo.study.efficiency import (EGODISTILL_GFLOPS_RATIO, EGODISTILL_ORDER, MAX_REPEATS, ORDER,
+                                         QUICK_TEACHER_CONFIGS)
 
     n = _numbers(executed, "08_efficiency")
     assert n["plan"]["quick"] and n["egodistill_gflops_ratio"] == EGODISTILL_GFLOPS_RATIO == 200.0
     rows = {r["model"]: r for r in n["rows"]}
     assert [r["model"] for r in n["rows"]] == list(ORDER)
     real = {"mantis": (8103936, 3384957696), "moment": (18887872, 14800650240), "dilated_cnn": (44160, 6930432),
-            "imu_student": (836864, 8503296)}
+            "imu_student": (836864, 8503296), "egodistill_n1": (13257886, 3675415296),
+            "egodistill_n2": (14833822, 7308829440), "egodistill_n4": (14833822, 14569366272),
+            "visonly_n1": (12561310, 3629888512)}
     for r in n["results"]:
         if r["model"] in QUICK_TEACHER_CONFIGS:
             assert r["label"].endswith("[custom config]") and r["config_overrides"] == QUICK_TEACHER_CONFIGS[r["model"]]
@@ -222,3 +225,16 @@ def test_efficiency_numbers(executed):
         assert row["gflops_ratio_vs_timesformer"] == pytest.approx(
             rows["timesformer"]["gflops_per_clip"] / row["gflops_per_clip"])
     assert "not measured [1]" in n["markdown"] and "| Mantis-8M | student | 8.10 | 3.38 |" in n["markdown"]
+    assert "| EgoDistill Φ (N=1) | student | 13.3 | 3.68 |" in n["markdown"]
+    assert {m: r["input_name"] for m, r in rows.items()} == {
+        "timesformer": "pixel_values", "videomae": "pixel_values", "mantis": "imu", "moment": "imu",
+        "dilated_cnn": "imu", "imu_student": "imu", "egodistill_n1": "frames+imu", "egodistill_n2": "frames+imu",
+        "egodistill_n4": "frames+imu", "visonly_n1": "frames"}
+    t3 = n["egodistill_table3"]  # the paper's Table 3 beside our Φ rows
+    assert [r["model"] for r in t3] == ["Video (MotionFormer)", "AdaFuse", "STTS", "ListenToLook", "EgoDistill",
+                                        "timesformer", "videomae", *EGODISTILL_ORDER]
+    phi = {r["model"]: r for r in t3}["egodistill_n1"]
+    assert phi["counterpart"] == "EgoDistill" and phi["gmacs_per_clip"] == pytest.approx(1.837707648)
+    assert phi["ratio_vs_paper_video"] == pytest.approx(369.51 / 1.837707648)
+    assert phi["ratio_vs_video"] == pytest.approx(rows["egodistill_n1"]["gflops_ratio_vs_videomae"])
+    assert "| EgoDistill | paper, Table 3 | 20.6 | 3.82 | 1.91 |" in n["egodistill_table3_markdown"]
