@@ -8,7 +8,9 @@ Every table of the README's *Results* section is printed by this command from ``
 
 Tables: SVM acc@1 per method and domain (ours: mean ± std over seeds; the authors' published numbers
 beside them), COMODO's gain over the untrained student, accuracy against the queue size, cross-dataset
-transfer, and the ablations (temperatures, teacher projection, channel reduction).
+transfer, and the ablations (temperatures, teacher projection, channel reduction); then EgoDistill's
+(:mod:`comodo.study.egodistill.report`: the claims, accuracy against N, two teachers, Tables 1 and 4,
+what the IMU adds).
 """
 
 from __future__ import annotations
@@ -35,14 +37,14 @@ def load(figures: Path, name: str) -> dict:
         raise ComodoError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); re-run its notebook") from None
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A Markdown table: the first column left-aligned, the numbers right-aligned."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def _pm(mean: float | None, std: float | None = None) -> str:
+def pm(mean: float | None, std: float | None = None) -> str:
     if mean is None:
         return "–"
     return f"{mean:.3f}" if std is None else f"{mean:.3f} ± {std:.3f}"
@@ -69,19 +71,19 @@ def methods_table(m: dict) -> str:
         cells = [METHOD_NAMES[method]]
         for d in domains:
             if method == "video_teacher":
-                cells.append(_pm(teacher[d]["acc1"]) if d in teacher else "–")
+                cells.append(pm(teacher[d]["acc1"]) if d in teacher else "–")
             else:
                 r = ours.get((method, d))
-                cells.append(_pm(r["acc1_mean"], r["acc1_std"]) if r else "–")
+                cells.append(pm(r["acc1_mean"], r["acc1_std"]) if r else "–")
         for d in domains:
             r = authors.get((method, d))
-            cells.append(_pm(r["acc1"]) if r else "–")
+            cells.append(pm(r["acc1"]) if r else "–")
         rows.append(cells)
     note = (f"SVM acc@1 on the test split. Ours: embedded world, dilated-CNN student, embedded VideoMAE "
             f"teacher, mean ± std over {n} seeds ({_settings_line(m['settings'])}). Authors: their published "
             f"numbers ({m.get('authors_label', '').removeprefix('authors ').strip('() ')}); their untrained student is a "
             f"*pretrained* one without distillation, and they report no video-teacher row.")
-    return _table(header, rows) + "\n\n" + note
+    return table(header, rows) + "\n\n" + note
 
 
 def _settings_line(s: dict) -> str:
@@ -93,11 +95,11 @@ def gain_table(m: dict) -> str:
     """COMODO against the untrained student, per domain (the acceptance bar of the core)."""
     rows = []
     for r in m["comodo_vs_none"]:
-        rows.append([DOMAIN_NAMES.get(r["eval_dataset"], r["eval_dataset"]), _pm(r["acc1_mean"]),
-                     _pm(r["baseline_acc1_mean"]), f"{r['gain_points']:+.1f}", str(r["n_seeds"]),
+        rows.append([DOMAIN_NAMES.get(r["eval_dataset"], r["eval_dataset"]), pm(r["acc1_mean"]),
+                     pm(r["baseline_acc1_mean"]), f"{r['gain_points']:+.1f}", str(r["n_seeds"]),
                      "yes" if r["meets_threshold"] else "**no**"])
     bar = 100 * m["comodo_vs_none"][0]["threshold"] if m["comodo_vs_none"] else 5
-    return _table(["domain", "COMODO", "untrained", "gain (points)", "seeds", f"≥ {bar:g} points"], rows)
+    return table(["domain", "COMODO", "untrained", "gain (points)", "seeds", f"≥ {bar:g} points"], rows)
 
 
 def queue_table(q: dict) -> str:
@@ -107,9 +109,9 @@ def queue_table(q: dict) -> str:
     by = {(r["train_dataset"], r["queue_size"]): r for r in q["summary"]}
     rows = []
     for k in sizes:
-        rows.append([str(k)] + [_pm(by[(d, k)]["acc1_mean"], by[(d, k)]["acc1_std"]) if (d, k) in by else "–"
+        rows.append([str(k)] + [pm(by[(d, k)]["acc1_mean"], by[(d, k)]["acc1_std"]) if (d, k) in by else "–"
                                 for d in domains])
-    return _table(["K"] + [DOMAIN_NAMES.get(d, d) for d in domains], rows)
+    return table(["K"] + [DOMAIN_NAMES.get(d, d) for d in domains], rows)
 
 
 def cross_table(c: dict) -> str:
@@ -117,10 +119,10 @@ def cross_table(c: dict) -> str:
     t = c["table"]
     domains = _domains(t)
     by = {(r["train_dataset"], r["eval_dataset"]): r for r in t}
-    rows = [[f"COMODO on {DOMAIN_NAMES.get(a, a)}"] + [_pm(by[(a, b)]["comodo"]) for b in domains] for a in domains]
-    rows.append(["untrained student"] + [_pm(by[(domains[0], b)]["untrained"]) for b in domains])
-    rows.append(["supervised, in-domain"] + [_pm(by[(b, b)]["supervised"]) for b in domains])
-    return _table(["distilled on ↓ / evaluated on →"] + [DOMAIN_NAMES.get(d, d) for d in domains], rows)
+    rows = [[f"COMODO on {DOMAIN_NAMES.get(a, a)}"] + [pm(by[(a, b)]["comodo"]) for b in domains] for a in domains]
+    rows.append(["untrained student"] + [pm(by[(domains[0], b)]["untrained"]) for b in domains])
+    rows.append(["supervised, in-domain"] + [pm(by[(b, b)]["supervised"]) for b in domains])
+    return table(["distilled on ↓ / evaluated on →"] + [DOMAIN_NAMES.get(d, d) for d in domains], rows)
 
 
 def ablation_tables(a: dict) -> str:
@@ -131,16 +133,16 @@ def ablation_tables(a: dict) -> str:
         rows_in = a[key]
         domains = _domains(rows_in, "train_dataset")  # in-domain
         by = {(r["train_dataset"], r[key]): r for r in rows_in}
-        rows = [[f"`{v}`"] + [_pm(by[(d, v)]["acc1_mean"], by[(d, v)]["acc1_std"]) if (d, v) in by else "–"
+        rows = [[f"`{v}`"] + [pm(by[(d, v)]["acc1_mean"], by[(d, v)]["acc1_std"]) if (d, v) in by else "–"
                               for d in domains] for v in values]
-        parts.append(_table([title] + [DOMAIN_NAMES.get(d, d) for d in domains], rows))
+        parts.append(table([title] + [DOMAIN_NAMES.get(d, d) for d in domains], rows))
     temps = a["temperatures"]
     ts = sorted({r["student_temp"] for r in temps})
     tt = sorted({r["teacher_temp"] for r in temps})
     by = {(r["student_temp"], r["teacher_temp"]): r for r in temps}
-    rows = [[f"τ_s = {s:g}"] + [_pm(by[(s, t)]["acc1_mean"]) if (s, t) in by else "–" for t in tt] for s in ts]
+    rows = [[f"τ_s = {s:g}"] + [pm(by[(s, t)]["acc1_mean"]) if (s, t) in by else "–" for t in tt] for s in ts]
     ds = DOMAIN_NAMES.get(a.get("temperature_dataset", ""), a.get("temperature_dataset", ""))
-    parts.append(_table([f"temperatures ({ds})"] + [f"τ_t = {t:g}" for t in tt], rows))
+    parts.append(table([f"temperatures ({ds})"] + [f"τ_t = {t:g}" for t in tt], rows))
     n = max(r["n"] for r in a["projection"] + a["reduction"] + temps)
     return f"Mean ± std over {n} seeds; trained and evaluated on the same domain.\n\n" + "\n\n".join(parts)
 
@@ -154,6 +156,9 @@ def report(figures: Path) -> str:
                 ("Queue size (notebook 3): COMODO acc@1 against K", queue_table(load(figures, "03_queue_size"))),
                 ("Cross-dataset (notebook 5): acc@1, mean over seeds", cross_table(load(figures, "05_cross_dataset"))),
                 ("Ablations (notebook 7): acc@1", ablation_tables(load(figures, "07_ablations")))]
+    from comodo.study.egodistill.report import sections as egodistill_sections
+
+    sections += egodistill_sections(figures)
     return "\n\n".join(f"#### {title}\n\n{body}" for title, body in sections) + "\n"
 
 
