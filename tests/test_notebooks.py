@@ -28,12 +28,15 @@ FIGURES = {
     "06_umap": ["06_umap", "06_alignment"],
     "07_ablations": ["07_temperatures", "07_projection", "07_reduction"],
     "08_efficiency": ["08_efficiency"],
+    "09_egodistill_tour": ["09_egodistill_tour_clip", "09_egodistill_tour_features", "09_egodistill_tour_losses"],
+    "12_egodistill_imu": ["12_egodistill_per_class", "12_egodistill_reconstruction", "12_egodistill_motion",
+                          "12_egodistill_retrieval"],
     "00_explore": ["00_explore_metric", "00_explore_curve"],  # last: it reads every run the others trained
 }
 Q = experiments.settings(quick=True)
 
 
-def test_the_study_has_eight_notebooks_and_the_explorer_last():
+def test_the_study_has_its_notebooks_in_order_and_the_explorer_last():
     assert NOTEBOOKS == list(FIGURES) and NOTEBOOKS[-1] == "00_explore"
 
 
@@ -238,3 +241,36 @@ def test_efficiency_numbers(executed):
     assert phi["ratio_vs_paper_video"] == pytest.approx(369.51 / 1.837707648)
     assert phi["ratio_vs_video"] == pytest.approx(rows["egodistill_n1"]["gflops_ratio_vs_videomae"])
     assert "| EgoDistill | paper, Table 3 | 20.6 | 3.82 | 1.91 |" in n["egodistill_table3_markdown"]
+
+
+def test_egodistill_tour_numbers(executed):
+    n = _numbers(executed, "09_egodistill_tour")
+    assert n["config"]["world_size"] == "quick" and n["config"]["use_imu"] and not n["visonly_config"]["use_imu"]
+    assert n["teacher_cache_ok"] and n["image_cache_ok"] and n["clip"]["label"] in n["classes"]
+    assert n["teacher_top"] in n["classes"] and n["student_top"] in n["classes"] and -1 <= n["cosine"] <= 1
+    assert len(n["batch"]["uids"]) == 16 and n["batch"]["uids"][0] == f"{n['clip']['uid']}#{n['clip']['window']}"
+    for stage in ("start", "trained"):
+        b = n["losses"][stage]["batch"]
+        assert b["total"] == pytest.approx(n["alpha"] * b["kd"] + (1 - n["alpha"]) * b["gt"] + n["beta"] * b["l1"],
+                                          rel=1e-5)
+        assert b["total"] == pytest.approx(n["losses"][stage]["per_clip_mean"]["total"], rel=1e-5)
+
+
+def test_egodistill_imu_numbers(executed):
+    from comodo.study.egodistill import experiments as ego
+
+    n = _numbers(executed, "12_egodistill_imu")
+    q = ego.settings(quick=True)
+    assert list(n["per_class_gain"]) == list(q.domains) and len(n["configs"]) == 2 * len(q.domains) * len(q.seeds)
+    for rows in n["per_class_gain"].values():
+        assert all(r["gain"] == pytest.approx(100 * (r["ours"] - r["base"])) for r in rows)
+        assert [r["gain"] for r in rows] == sorted((r["gain"] for r in rows), reverse=True)
+    for m in n["motion"].values():
+        for v in ("egodistill", "visonly_distill"):
+            b = m[v]["by_gyro"]
+            assert sum(b["counts"]) == m["n_clips"] and b["moderate_best"] == (0 < b["best_bin"] < b["bins"] - 1)
+        assert 0 < m["gyro_rad_s"]["min"] <= m["gyro_rad_s"]["median"] <= m["gyro_rad_s"]["max"]
+    r = n["retrieval"]
+    assert r["visonly_distill"]["distinct"] == 1 <= r["egodistill"]["distinct"] <= len(r["segment_labels"])
+    assert all(s["visonly_distill"]["distinct"] == 1.0 for s in n["retrieval_per_domain"].values())
+    assert n["paper"]["per_class_gain"] and len(n["best_worst"]["best"]["uids"]) == 4
