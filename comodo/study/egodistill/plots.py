@@ -59,6 +59,14 @@ def _frames_text(frames) -> str:
     return "" if frames is None or frames != frames else f" N={int(frames)}"  # None or NaN: no N (a video model)
 
 
+def _seeds_text(line: Sequence[dict]) -> str:
+    """"3 seeds", or "3/1/1 seeds at N = 1/2/4" when the N differ in seed count."""
+    counts = [int(r["n"]) for r in line]
+    if len(set(counts)) == 1:
+        return f"{counts[0]} seed{'s' * (counts[0] > 1)}"
+    return f"{'/'.join(map(str, counts))} seeds at N = {'/'.join(str(r['frames']) for r in line)}"
+
+
 def _legend_below(fig: Figure, axes, ncol: int = 4) -> None:
     """One legend for the figure, below the panels: every labelled artist of ``axes``, each label once."""
     handles: dict = {}
@@ -76,7 +84,8 @@ def cost(summary, teacher, paper) -> Figure:
     Args:
         summary: :func:`~comodo.study.egodistill.experiments.cost_summary` rows (domain, variant, frames,
             video_top1_mean, video_top1_std, n, gflops): one line per variant through N = 1, 2, 4 (error bars:
-            std over seeds; variants of one architecture drawn ±3 % apart in x, :data:`X_OFFSET`).
+            std over seeds, where there are several; the legend gives the seed count per N; variants of one
+            architecture drawn ±3 % apart in x, :data:`X_OFFSET`).
         teacher: :func:`~comodo.study.egodistill.experiments.teacher_reference` rows (domain, teacher,
             teacher_video_top1, model, gflops): the video teacher as a star at its real-size GFLOPs and a
             dashed line.
@@ -95,9 +104,8 @@ def cost(summary, teacher, paper) -> Figure:
             x = [r["gflops"] * X_OFFSET[v] for r in line]
             y = [100 * r["video_top1_mean"] for r in line]
             err = [100 * r["video_top1_std"] for r in line]
-            n = max(r["n"] for r in line)
             ax.errorbar(x, y, yerr=err if any(err) else None, marker=VARIANT_MARKERS[v], ms=4, lw=1.3, capsize=2,
-                        color=VARIANT_COLORS[v], label=f"{VARIANT_LABELS[v]} ({WORLD}, {n} seed{'s' * (n > 1)})")
+                        color=VARIANT_COLORS[v], label=f"{VARIANT_LABELS[v]} ({WORLD}, {_seeds_text(line)})")
             for r, xi, yi in zip(line, x, y):
                 if v == "egodistill":
                     ax.annotate(f"N={r['frames']}", (xi, yi), textcoords="offset points", xytext=(-4, 5),

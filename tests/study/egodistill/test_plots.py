@@ -41,6 +41,13 @@ def _cost_tables():
     return pd.DataFrame(rows), teacher, ex.paper_cost_points(FLOPS)
 
 
+def test_cost_says_how_many_seeds_each_n_has():
+    summary, teacher, paper = _cost_tables()
+    summary.loc[summary["frames"] > 1, "n"] = 1
+    labels = _legend_texts(plots.cost(summary, teacher, paper))
+    assert "EgoDistill (embedded world, 3/1/1 seeds at N = 1/2/4)" in labels
+
+
 def _legend_texts(fig: Figure) -> list[str]:
     return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
 
