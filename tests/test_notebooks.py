@@ -29,6 +29,8 @@ FIGURES = {
     "07_ablations": ["07_temperatures", "07_projection", "07_reduction"],
     "08_efficiency": ["08_efficiency"],
     "09_egodistill_tour": ["09_egodistill_tour_clip", "09_egodistill_tour_features", "09_egodistill_tour_losses"],
+    "10_egodistill_cost": ["10_egodistill_cost", "10_egodistill_teachers"],
+    "11_egodistill_ablations": ["11_egodistill_ablations", "11_egodistill_frame_rules"],
     "12_egodistill_imu": ["12_egodistill_per_class", "12_egodistill_reconstruction", "12_egodistill_motion",
                           "12_egodistill_retrieval"],
     "00_explore": ["00_explore_metric", "00_explore_curve"],  # last: it reads every run the others trained
@@ -243,6 +245,7 @@ def test_efficiency_numbers(executed):
     assert "| EgoDistill | paper, Table 3 | 20.6 | 3.82 | 1.91 |" in n["egodistill_table3_markdown"]
 
 
+@pytest.mark.slow
 def test_egodistill_tour_numbers(executed):
     n = _numbers(executed, "09_egodistill_tour")
     assert n["config"]["world_size"] == "quick" and n["config"]["use_imu"] and not n["visonly_config"]["use_imu"]
@@ -256,6 +259,7 @@ def test_egodistill_tour_numbers(executed):
         assert b["total"] == pytest.approx(n["losses"][stage]["per_clip_mean"]["total"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_egodistill_imu_numbers(executed):
     from comodo.study.egodistill import experiments as ego
 
@@ -274,3 +278,86 @@ def test_egodistill_imu_numbers(executed):
     assert r["visonly_distill"]["distinct"] == 1 <= r["egodistill"]["distinct"] <= len(r["segment_labels"])
     assert all(s["visonly_distill"]["distinct"] == 1.0 for s in n["retrieval_per_domain"].values())
     assert n["paper"]["per_class_gain"] and len(n["best_worst"]["best"]["uids"]) == 4
+
+
+def _no_absolute_paths(numbers: dict) -> bool:
+    text = json.dumps(numbers)
+    return str(ROOT) not in text and os.environ["COMODO_DATA"] not in text
+
+
+@pytest.mark.slow
+def test_egodistill_cost_numbers(executed):
+    from comodo.study.egodistill import experiments as ego
+
+    q = ego.settings(quick=True)
+    n = _numbers(executed, "10_egodistill_cost")
+    assert n["settings"]["domains"] == list(q.domains) and n["settings"]["quick"] and _no_absolute_paths(n)
+    g = n["gflops_per_clip"]
+    assert 0 < g["visonly_n1"] < g["egodistill_n1"] < g["egodistill_n2"] < g["egodistill_n4"] < g["videomae"]
+    summary = n["cost"]["summary"]
+    assert ({(r["domain"], r["variant"], r["frames"]) for r in summary}
+            == {(d, v, f) for d in q.domains for v in ego.COST_VARIANTS for f in q.frames})
+    assert all(r["n"] == len(q.seeds if r["frames"] == 1 else q.multi_frame_seeds) and r["gflops"] == g[r["model"]]
+               for r in summary)
+    assert _accs_ok(summary, "video_top1") and _accs_ok(n["cost"]["teacher"], "teacher_video_top1")
+    assert len(n["cost"]["runs"]) == len(ego.cost_configs(q))
+    assert all(r["config"]["world_size"] == "quick" and r["config"]["init"] is None for r in n["cost"]["runs"])
+    # the claims table (experiments.claims): consistent in itself and with the cost sweep's N = 1 runs
+    assert [r["domain"] for r in n["claims"]] == list(q.domains) and n["claims_threshold_points"] == ego.THRESHOLD
+    assert len(n["claims_runs"]) == len(ego.claim_configs(q))
+    for r in n["claims"]:
+        assert r["seeds"] == len(q.seeds) and all(_acc(r[v]) for v in ego.CLAIM_VARIANTS)
+        assert r["gain_over_visonly_distill"] == pytest.approx(100 * (r["egodistill"] - r["visonly_distill"]))
+        assert r["gain_over_visimu"] == pytest.approx(100 * (r["egodistill"] - r["visimu"]))
+        assert r["a_holds"] == (r["gain_over_visonly_distill"] >= ego.THRESHOLD)
+        assert r["b_holds"] == (r["gain_over_visimu"] >= ego.THRESHOLD)
+        at_1 = {s["variant"]: s["video_top1_mean"] for s in summary if s["domain"] == r["domain"] and s["frames"] == 1}
+        assert all(r[v] == pytest.approx(at_1[v]) for v in ego.CLAIM_VARIANTS)
+    teachers = n["teachers"]["summary"]
+    assert {(r["domain"], r["teacher"]) for r in teachers} == {(d, t) for d in q.domains for t in ego.TEACHERS}
+    assert all(r["gain_points"] == pytest.approx(100 * (r["egodistill"] - r["visonly_distill"])) for r in teachers)
+    assert all(_acc(r["video"]) and r["seeds"] == len(q.ablation_seeds) for r in teachers)
+    paper = n["paper"]
+    assert len(paper["table2_teachers_N1"]) == 8 and len(paper["cost_points"]) == 10
+    assert {r["table"] for r in paper["cost_points"]} == {"Table 1", "Table 2", "Table 4"}
+    assert all(r["source"] == "paper" for r in paper["cost_points"] + paper["table2_teachers_N1"])
+
+
+@pytest.mark.slow
+def test_egodistill_ablation_numbers(executed):
+    from comodo.egodistill.clips import FRAME_RULES
+    from comodo.study.egodistill import experiments as ego
+
+    q = ego.settings(quick=True)
+    n = _numbers(executed, "11_egodistill_ablations")
+    assert _no_absolute_paths(n)
+    t1, t4 = n["table1"], n["table4"]
+    assert [r["row"] for r in t1["summary"]] == list(ego.ABLATION_ROWS) * len(q.domains)
+    assert [r["rule"] for r in t4["summary"]] == list(FRAME_RULES) * len(q.domains)
+    for table, key, ref, names in ((t1, "row", ego.FULL_ROW, list(ego.ABLATION_ROWS)),
+                                   (t4, "rule", ego.REFERENCE_RULE, list(FRAME_RULES))):
+        assert table["reference"] == ref and _accs_ok(table["summary"], "video_top1")
+        assert all(r["n"] == len(q.ablation_seeds) for r in table["summary"])
+        assert len(table["runs"]) == len(names) * len(q.domains) * len(q.ablation_seeds)
+        for d in q.domains:
+            rows = {r[key]: r for r in table["summary"] if r["domain"] == d}
+            assert rows[ref]["delta_points"] == 0
+            for r in rows.values():
+                assert r["delta_points"] == pytest.approx(100 * (r["video_top1_mean"] - rows[ref]["video_top1_mean"]))
+        beside = table["beside_paper"]
+        assert [r[key] for r in beside] == names
+        assert all(_acc(r["paper_ego4d"]) and _acc(r["paper_epic_kitchens"]) for r in beside)
+    assert {r["row"]: r["paper_epic_kitchens"] for r in t1["beside_paper"]}[ego.FULL_ROW] == pytest.approx(0.4495)
+    assert [r["domain"] for r in n["noise"]] == list(q.domains)
+    for r in n["noise"]:
+        assert r["one_video_points"] == pytest.approx(100 / r["n_videos"]) and r["seeds"] == len(q.seeds)
+        assert r["noise_points"] == pytest.approx(max(r["one_video_points"], r["seed_std_points"] or 0.0))
+    # the same runs as notebook 10's: Table 1's VisIMU row is VisIMU at N = 1, uniform at N = 4 EgoDistill at N = 4
+    cost = {(r["domain"], r["variant"], r["frames"]): r["video_top1_mean"]
+            for r in _numbers(executed, "10_egodistill_cost")["cost"]["summary"]}
+    for d in q.domains:
+        rows = {r["row"]: r["video_top1_mean"] for r in t1["summary"] if r["domain"] == d}
+        assert rows[ego.VISIMU_ROW] == pytest.approx(cost[(d, "visimu", 1)])
+        assert rows[ego.FULL_ROW] == pytest.approx(cost[(d, "egodistill", 1)])
+        uniform = next(r for r in t4["summary"] if r["domain"] == d and r["rule"] == ego.REFERENCE_RULE)
+        assert uniform["video_top1_mean"] == pytest.approx(cost[(d, "egodistill", 4)])
