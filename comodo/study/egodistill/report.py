@@ -29,7 +29,7 @@ def claims_table(c: dict) -> str:
              pm(r["teacher"]), f"{r['gain_over_visonly_distill']:+.1f} {mark[r['a_holds']]}",
              f"{r['gain_over_visimu']:+.1f} {mark[r['b_holds']]}", str(r["seeds"])] for r in c["claims"]]
     note = (f"(a) = EgoDistill − VisOnly-Distill, (b) = EgoDistill − VisIMU, in points; ✓ = at least "
-            f"{c['claims_threshold_points']:g} points.")
+            f"{c['claims_threshold_points']:g} points; ± the std over seeds (ddof 0; the next table's, ddof 1).")
     return table(["domain", "EgoDistill", "VisOnly-Distill", "VisIMU", "video teacher", "(a) gain", "(b) gain",
                   "seeds"], rows) + "\n\n" + note
 
@@ -44,9 +44,10 @@ def cost_table(c: dict) -> str:
     for d in dict.fromkeys(r["domain"] for r in summary):
         for v in VARIANT_NAMES:
             cells = [by.get((d, v, n)) for n in frames]
-            if any(cells):
-                rows.append([d, VARIANT_NAMES[v]] + [pm(r["video_top1_mean"], r["video_top1_std"]) if r else "–"
-                                                     for r in cells] + [str(max(r["n"] for r in cells if r))])
+            if any(cells):  # ± std (ddof 1) only where there is more than one seed
+                rows.append([d, VARIANT_NAMES[v]] + [
+                    "–" if r is None else pm(r["video_top1_mean"], r["video_top1_std"] if r["n"] > 1 else None)
+                    for r in cells] + [" / ".join(str(r["n"]) if r else "–" for r in cells)])
         if d in teacher:
             rows.append([d, "video teacher"] + [pm(teacher[d]["teacher_video_top1"])] * len(frames) + ["–"])
     g = c["gflops_per_clip"]
@@ -54,7 +55,7 @@ def cost_table(c: dict) -> str:
             "a multiply-add = 2 FLOPs): " + "; ".join(
                 f"N = {n}: EgoDistill / VisIMU {g[f'egodistill_n{n}']:.2f}, VisOnly(-Distill) {g[f'visonly_n{n}']:.2f}"
                 for n in frames) + f"; VideoMAE-base teacher {g['videomae']:.0f}, TimeSformer-base {g['timesformer']:.0f}.")
-    return table(["domain", "variant"] + [f"N = {n}" for n in frames] + ["seeds"], rows) + "\n\n" + note
+    return table(["domain", "variant"] + [f"N = {n}" for n in frames] + ["seeds per N"], rows) + "\n\n" + note
 
 
 def teachers_table(c: dict) -> str:
@@ -102,11 +103,13 @@ def imu_tables(m: dict) -> str:
         rows = [[r["class"], pm(r["ours"]), pm(r["base"]), _points(r["gain"]), str(r["videos"])] for r in rows_in]
         parts.append(f"Per-class per-video top-1, {d}:\n\n"
                      + table(["class", "EgoDistill", "VisOnly-Distill", "gain (points)", "videos"], rows))
-    parts.append(f"Head motion and reconstruction: {m['motion_reading']}")
+    parts.append("Head motion and reconstruction (\"moderate head motion reconstructs best\"):\n\n"
+                 + "\n".join(f"- {line}" for line in m["motion_reading"].splitlines()))
     r = m["retrieval"]
-    parts.append(f"Retrieval ({r['dataset']}, one query frame with {len(r['segment_labels'])} IMU segments): "
-                 f"EgoDistill retrieves {r['egodistill']['distinct']} distinct clips, VisOnly-Distill "
-                 f"{r['visonly_distill']['distinct']}.")
+    per_domain = "; ".join(f"{d}: EgoDistill {v['egodistill']['distinct']:.1f}, VisOnly-Distill "
+                           f"{v['visonly_distill']['distinct']:.1f}" for d, v in m["retrieval_per_domain"].items())
+    parts.append(f"Retrieval, one query frame with {len(r['segment_labels'])} IMU segments of other clips: distinct "
+                 f"nearest clips, mean over every test query: {per_domain}.")
     return "\n\n".join(parts)
 
 
