@@ -158,8 +158,12 @@ def test_report_prints_every_table_from_the_numbers(executed):
     methods = _numbers(executed, "04_methods")
     comodo_ego4d = next(r for r in methods["summary"] if r["method"] == "comodo" and r["eval_dataset"] == "ego4d")
     assert f"{comodo_ego4d['acc1_mean']:.3f} ± {comodo_ego4d['acc1_std']:.3f}" in text
-    for title in ("Methods", "untrained student", "Queue size", "Cross-dataset", "Ablations", "temperatures"):
+    for title in ("Methods", "untrained student", "Queue size", "Cross-dataset", "Ablations", "temperatures",
+                  "EgoDistill: the paper's two claims", "number of frames N", "two embedded teachers",
+                  "Table 1's rows", "what the IMU adds"):
         assert title in text
+    claims = _numbers(executed, "10_egodistill_cost")["claims"][0]
+    assert f"| {claims['domain']} | {claims['egodistill']:.3f} ± {claims['std']['egodistill']:.3f} |" in text
     assert "nan" not in text.lower()
 
 
