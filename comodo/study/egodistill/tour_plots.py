@@ -186,12 +186,16 @@ def _w(x: float) -> str:
 
 
 # ---------------------------------------------------------------------------------- 12: the IMU
+def _domain_panels(n: int, width: float, height: float):
+    """One row of ``n`` panels (one per domain), ``width`` inches each (at least 6.5 in all)."""
+    return plt.subplots(1, n, figsize=(max(6.5, width * n + 0.6), height), squeeze=False, layout="constrained")
+
+
 @styled
 def per_class(gains: dict) -> Figure:
     """The paper's Fig. 4: per-class gain of EgoDistill over VisOnly-Distill, sorted, one panel per domain."""
     domains = list(gains)
-    fig, axes = plt.subplots(1, len(domains), figsize=(max(6.5, 3.6 * len(domains) + 0.6), 3.8), squeeze=False,
-                             layout="constrained")
+    fig, axes = _domain_panels(len(domains), 3.6, 3.8)
     for ax, d in zip(axes[0], domains):
         rows = gains[d]
         g = np.array([r["gain"] for r in rows])
@@ -232,8 +236,7 @@ def reconstruction(e: dict) -> Figure:
 def motion(study: dict) -> Figure:
     """Reconstruction error against head motion: every test clip, and the means per motion bin, per domain."""
     domains = list(study)
-    fig, axes = plt.subplots(1, len(domains), figsize=(max(6.5, 3.8 * len(domains) + 0.6), 3.9), squeeze=False,
-                             layout="constrained")
+    fig, axes = _domain_panels(len(domains), 3.8, 3.9)
     for ax, d in zip(axes[0], domains):
         m = study[d]
         for v in ("egodistill", "visonly_distill"):
