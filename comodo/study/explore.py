@@ -184,6 +184,19 @@ def summary(df) -> dict:
             **{f"runs_by_{c}": counts(c) for c in ("reader", "method", "train_dataset", "world_size")}}
 
 
+def records(df, root: Path | None = None) -> list[dict]:
+    """The rows of ``df`` for a notebook's JSON, without their configs, each run's folder relative to
+    ``root`` (default: the cache root), e.g. ``runs/0b9ac00320e0f7fb``: the numbers name no machine's path."""
+    root = Path(root) if root is not None else cache_root()
+
+    def relative(path: str) -> str:
+        p = Path(path)
+        return p.relative_to(root).as_posix() if p.is_relative_to(root) else p.name
+
+    out = df.drop(columns=["config"], errors="ignore")
+    return runs.records(out.assign(path=[relative(p) for p in out["path"]]) if len(out) else out)
+
+
 def describe(df, root: Path | None = None) -> str:
     """One line on what the table holds, or how to get runs when it is empty."""
     if not len(df):

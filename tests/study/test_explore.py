@@ -221,3 +221,10 @@ def test_controls_redraw_when_a_control_changes(root, monkeypatch):
     assert set(drops) == {"method", "domain", "student", "queue size", "seed", "world size", "evaluated on",
                           "metric", "against", "colour by"}
     plt.close("all")
+
+
+def test_records_for_the_json_name_runs_relative_to_the_cache_not_by_a_machines_path(root):
+    rows = explore.records(explore.load(root), root)
+    assert sorted({r["path"] for r in rows}) == ["runs/a", "runs/b", "runs/c", "runs/d", "runs/e"]
+    assert all("config" not in r for r in rows) and str(root) not in json.dumps(rows)
+    assert explore.records(explore.load(root), root / "elsewhere")[0]["path"] in {"a", "b", "c", "d", "e"}
