@@ -661,15 +661,62 @@ def register_models() -> dict[str, ModelSpec]:
     return MODELS
 
 
-def study_table(quick: bool = False, plan: StudyPlan | None = None, progress: bool = False) -> dict[str, Any]:
-    """Measure every model of ``plan`` (default :func:`study_plan`) with :func:`measure`.
+def measurements_key(plan: StudyPlan) -> dict[str, Any]:
+    """What a table of measurements depends on, beside the load of the machine: the plan, the CPU (model,
+    torch's capability, cores), torch's and transformers' versions and the code that builds and times the
+    models (this module, Φ's, the encoders')."""
+    from pathlib import Path
+
+    import transformers
+
+    from comodo.io import file_hash
+    from comodo.study.cli import machine
+
+    package = Path(__file__).resolve().parents[1]
+    sources = sorted([Path(__file__), package / "study" / "egodistill" / "efficiency.py",
+                      package / "egodistill" / "student.py", *(package / "encoders").glob("*.py")])
+    return {"plan": plan.to_dict(), "machine": machine(), "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "code": {p.relative_to(package).as_posix(): file_hash(p) for p in sources}}
+
+
+def study_table(quick: bool = False, plan: StudyPlan | None = None, progress: bool = False,
+                remeasure: bool = False) -> dict[str, Any]:
+    """The study's table of measurements, measured once per machine and code: read from
+    ``<cache>/efficiency/table_<key>.json`` (:func:`measurements_key`) when it is there, else measured by
+    :func:`measure_table` and written there (atomically). ``remeasure`` measures again (and replaces it).
+    A cold and a warm call return the same object (the JSON as written)."""
+    import json
+
+    from comodo.io import stable_hash, write_json
+    from comodo.paths import cache_root
+
+    plan = plan or study_plan(quick)
+    key = measurements_key(plan)
+    path = cache_root() / "efficiency" / f"table_{stable_hash(key)}.json"
+    if path.exists() and not remeasure:
+        try:
+            cached = json.loads(path.read_text())
+            if cached.get("key") == json.loads(json.dumps(key)) and isinstance(cached.get("table"), dict):
+                if progress:
+                    print(f"measurements of {key['machine']} read from {path} (remeasure=True measures again)")
+                return cached["table"]
+        except (OSError, ValueError):
+            pass
+        print(f"{path}: not a table of measurements for this plan and machine; measuring again", flush=True)
+    table = measure_table(plan, progress=progress)
+    write_json(path, {"key": key, "table": table})
+    return json.loads(path.read_text())["table"]
+
+
+def measure_table(plan: StudyPlan, progress: bool = False) -> dict[str, Any]:
+    """Measure every model of ``plan`` with :func:`measure`.
 
     Returns ``plan`` (dict), ``results`` (one :func:`measure` result per model), ``rows`` (:func:`table` at
     batch 1 and 32, each with the ``input_name`` of its model: what it reads on the device, the figure's
     colours), ``markdown`` (:func:`markdown` of the rows), ``threads``, ``torch`` (version), ``cpu_count``
     and ``seconds`` (wall time of the whole table). ``progress`` prints one line per model.
     """
-    plan = plan or study_plan(quick)
     register_models()
     started = time.perf_counter()
     results = []

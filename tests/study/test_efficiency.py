@@ -12,7 +12,7 @@ from torch import nn
 
 from comodo.study.efficiency import (COMODO_ORDER, EGODISTILL_ORDER, MAX_REPEATS, MODELS, ORDER, QUICK_TEACHER_CONFIGS,
                                      STUDENT, TEACHER, ModelSpec, StudyPlan, count_flops, markdown, measure,
-                                     register_models, study_plan, study_table, table)
+                                     measure_table, register_models, study_plan, study_table, table)
 from comodo.errors import ComodoError
 
 TINY_VIDEOMAE = {"image_size": 32, "patch_size": 16, "num_frames": 4, "tubelet_size": 2, "hidden_size": 32,
@@ -229,7 +229,7 @@ def teacher_and_student(monkeypatch):
 
 
 def test_study_table_times_the_plan_and_says_why_not(teacher_and_student):
-    e = study_table(plan=teacher_and_student)
+    e = measure_table(teacher_and_student)
     teacher, student = e["results"]
     assert set(teacher["latency"]) == {"1"} and set(student["latency"]) == {"1", "32"}
     assert teacher["latency"]["1"]["warmup_runs"] == 1  # the adaptive default at the first batch
@@ -250,7 +250,7 @@ def test_study_table_times_a_model_at_its_own_batch_sizes(teacher_and_student):
     says what it would have cost and how to time it."""
     from dataclasses import replace
 
-    e = study_table(plan=replace(teacher_and_student, model_batch_sizes={"test_student": (1,)}))
+    e = measure_table(replace(teacher_and_student, model_batch_sizes={"test_student": (1,)}))
     teacher, student = e["results"]
     assert set(student["latency"]) == {"1"} and student["latency"]["1"]["warmup_runs"] == 1
     reason = student["not_measured"]["32"]
@@ -264,5 +264,33 @@ def test_study_table_times_a_model_at_its_own_batch_sizes(teacher_and_student):
 def test_quick_study_table_says_quick(teacher_and_student):
     from dataclasses import replace
 
-    e = study_table(plan=replace(teacher_and_student, quick=True, student_batch_sizes=(1,)))
+    e = measure_table(replace(teacher_and_student, quick=True, student_batch_sizes=(1,)))
     assert [r["not_measured"] for r in e["results"]] == [{"32": "not timed (quick=True)"}] * 2
+
+
+def test_study_table_is_measured_once_per_machine_plan_and_code(teacher_and_student, tmp_path, monkeypatch, capsys):
+    """The first call measures and writes ``<cache>/efficiency/table_<key>.json``; the next reads it (the same
+    object); ``remeasure`` measures again; another plan is another key; a corrupt file is measured again."""
+    from dataclasses import replace
+
+    import comodo.study.efficiency as efficiency
+
+    monkeypatch.setenv("COMODO_DATA", str(tmp_path))
+    calls = []
+    real = efficiency.measure_table
+    monkeypatch.setattr(efficiency, "measure_table", lambda plan, progress=False: calls.append(plan) or real(plan))
+    first = study_table(plan=teacher_and_student)
+    files = list((tmp_path / "cache" / "efficiency").glob("table_*.json"))
+    assert len(calls) == 1 and len(files) == 1
+    assert study_table(plan=teacher_and_student, progress=True) == first and len(calls) == 1
+    assert "read from" in capsys.readouterr().out
+    assert first["plan"]["models"] == ["test_teacher", "test_student"]  # as the notebook's JSON holds it
+    study_table(plan=teacher_and_student, remeasure=True)
+    assert len(calls) == 2
+    study_table(plan=replace(teacher_and_student, time_budget_s=0.01))
+    assert len(calls) == 3 and len(list(files[0].parent.glob("table_*.json"))) == 2
+    files[0].write_text('{"key": ')
+    study_table(plan=teacher_and_student)
+    assert len(calls) == 4 and "not a table of measurements" in capsys.readouterr().out
+    key = efficiency.measurements_key(teacher_and_student)
+    assert {"machine", "torch", "transformers", "plan"} <= set(key) and "study/efficiency.py" in key["code"]
