@@ -126,9 +126,40 @@ def _execute(book: str, out: str, quick: bool, figures: str, label: str) -> floa
     return time.time() - t
 
 
-def run(args: argparse.Namespace) -> int:
+def prepare_and_train(quick: bool, train: bool = True) -> list[tuple[str, float]]:
+    """The world, the embedded teacher and, with ``train``, every run the notebooks read (COMODO's in one
+    pool, then EgoDistill's sweep), so that the notebooks only read caches; (step, seconds) per step."""
     from comodo.study.comodo import runs
     from comodo.study.comodo.experiments import settings
+
+    s = settings(quick=quick)
+    steps: list[tuple[str, float]] = []
+    t = time.time()
+    print(f"study ({'quick' if quick else 'full'}): world ({s.world_size}) and teacher ...", flush=True)
+    runs.prepare(s.world_size, domains=s.domains)
+    steps.append((f"world ({len(s.domains)} domains + the teacher's) and embedded teacher", time.time() - t))
+    print(f"  ready in {steps[-1][1]:.0f} s", flush=True)
+    if not train:
+        return steps
+    from comodo.study.comodo.experiments import train_everything
+    from comodo.study.egodistill import experiments as ego
+    from comodo.study.egodistill.runs import sweep
+
+    t = time.time()  # every notebook's runs in one sweep: both cores busy to the end
+    n = train_everything(s)
+    steps.append((f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)", time.time() - t))
+    print(f"  {n} runs trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+    t = time.time()
+    configs = ego.study_configs(ego.settings(quick=quick))
+    print(f"EgoDistill: teachers, frame features and the {len(configs)} runs ...", flush=True)
+    sweep(configs, progress=False)
+    steps.append((f"EgoDistill: teachers, frame features, the {len(configs)} runs", time.time() - t))
+    print(f"  trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+    return steps
+
+
+def run(args: argparse.Namespace) -> int:
+    from comodo.study.comodo import runs
 
     books = notebooks()
     check(bool(books), f"no notebooks in {ROOT / 'notebooks'}: `comodo study` runs from a source checkout")
@@ -140,31 +171,8 @@ def run(args: argparse.Namespace) -> int:
     figures = (args.figures or (build / "figures" if args.quick else ROOT / "figures")).resolve()
     out = (args.out or build / "notebooks").resolve()
     out.mkdir(parents=True, exist_ok=True)
-    s = settings(quick=args.quick)
-    steps: list[tuple[str, float]] = []
     t0 = time.time()
-    print(f"study ({'quick' if args.quick else 'full'}): world ({s.world_size}) and teacher ...", flush=True)
-    runs.prepare(s.world_size, domains=s.domains)
-    steps.append((f"world ({len(s.domains)} domains + the teacher's) and embedded teacher", time.time() - t0))
-    print(f"  ready in {steps[-1][1]:.0f} s", flush=True)
-    if not args.only:  # every notebook's runs in one sweep: both cores busy to the end
-        from comodo.study.comodo.experiments import train_everything
-
-        t = time.time()
-        n = train_everything(s)
-        steps.append((f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)",
-                      time.time() - t))
-        print(f"  {n} runs trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
-        from comodo.study.egodistill import experiments as ego
-        from comodo.study.egodistill.runs import sweep
-
-        t = time.time()
-        e = ego.settings(quick=args.quick)
-        configs = ego.study_configs(e)
-        print(f"EgoDistill: teachers, frame features and the {len(configs)} runs ...", flush=True)
-        sweep(configs, progress=False)
-        steps.append((f"EgoDistill: teachers, frame features, the {len(configs)} runs", time.time() - t))
-        print(f"  trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+    steps = prepare_and_train(bool(args.quick), train=not args.only)
     t = time.time()
     seconds = _notebooks(books, out, bool(args.quick), str(figures), side_by_side=not args.only)
     steps += [(f"notebook {b.stem}", seconds[b]) for b in books]
