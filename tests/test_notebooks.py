@@ -1,21 +1,26 @@
 """Every study notebook, executed by papermill with ``quick=True``, writes sane numbers and its figures.
 
-The notebooks run once per session, in order (later ones reuse the runs of earlier ones), into a
-temporary folder: the committed ``figures/`` are never touched, and the caches start empty
-(``COMODO_DATA`` is a temporary folder, see ``conftest.py``).
+The notebooks run once per session into a temporary folder: the committed ``figures/`` are never
+touched, and the caches start empty (``COMODO_DATA`` is a temporary folder, see ``conftest.py``). As in
+``comodo study --quick``, the quick study's runs are trained first, in its pool of worker processes
+(:func:`comodo.study.cli.prepare_and_train`: both cores busy, where a notebook trains on one), then
+each notebook is executed by plain papermill in a fresh kernel, two at a time, reading those runs;
+``08_efficiency`` (it times the CPU) and ``00_explore`` (it reads every run) alone, last.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from comodo.study.comodo import experiments
-from comodo.study.cli import ROOT, notebooks
+from comodo.study.cli import ALONE, ROOT, notebooks, prepare_and_train
 
 NOTEBOOKS = [p.stem for p in notebooks()]
 FIGURES = {
@@ -64,16 +69,26 @@ def test_notebook_source_is_clean(name):
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
     """Run all notebooks with quick=True once; returns (figures folder, executed notebooks folder)."""
-    import papermill
-
     figures = tmp_path_factory.mktemp("figures")
     out = tmp_path_factory.mktemp("executed")
     assert os.environ.get("COMODO_DATA"), "conftest.py must point COMODO_DATA at a temporary folder"
-    for name in NOTEBOOKS:
-        papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out / f"{name}.ipynb"),
-                                   parameters={"quick": True, "figures_dir": str(figures)},
-                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    prepare_and_train(quick=True)
+    alone = [n for n in NOTEBOOKS if n in ALONE]
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        list(pool.map(_papermill, [n for n in NOTEBOOKS if n not in alone], [figures] * len(NOTEBOOKS),
+                      [out] * len(NOTEBOOKS)))
+    for name in alone:
+        _papermill(name, figures, out)
     return figures, out
+
+
+def _papermill(name: str, figures: Path, out: Path) -> None:
+    """Plain papermill, a kernel of its own: ``notebooks/<name>.ipynb`` with its quick parameters."""
+    import papermill
+
+    papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out / f"{name}.ipynb"),
+                               parameters={"quick": True, "figures_dir": str(figures)},
+                               kernel_name="python3", cwd=str(ROOT), progress_bar=False)
 
 
 def _numbers(executed, name: str) -> dict:
