@@ -16,7 +16,9 @@ architecture matters for these numbers) and reports
 :func:`table` turns results into rows with the teacher/student ratios (teacher FLOPs ÷ model FLOPs, teacher
 latency ÷ model latency, for every teacher among the results); :func:`markdown` prints them.
 :func:`study_table` measures the study's table (notebook 8) under a :class:`StudyPlan` small enough to run
-in about a minute on one core (``benchmarks/bench_efficiency.py`` takes more runs per cell).
+in about a minute on one core (``benchmarks/bench_efficiency.py`` takes more runs per cell), once per
+machine, plan and code: the table is cached (:func:`measurements_key`), so a warm study redraws it byte
+for byte.
 
 Models (``MODELS``; every builder takes ``config_overrides`` so tests can shrink them):
 
@@ -697,7 +699,8 @@ def study_table(quick: bool = False, plan: StudyPlan | None = None, progress: bo
     if path.exists() and not remeasure:
         try:
             cached = json.loads(path.read_text())
-            if cached.get("key") == json.loads(json.dumps(key)) and isinstance(cached.get("table"), dict):
+            if isinstance(cached, dict) and cached.get("key") == json.loads(json.dumps(key)) \
+                    and isinstance(cached.get("table"), dict):
                 if progress:
                     print(f"measurements of {key['machine']} read from {path} (remeasure=True measures again)")
                 return cached["table"]

@@ -289,8 +289,9 @@ def test_study_table_is_measured_once_per_machine_plan_and_code(teacher_and_stud
     assert len(calls) == 2
     study_table(plan=replace(teacher_and_student, time_budget_s=0.01))
     assert len(calls) == 3 and len(list(files[0].parent.glob("table_*.json"))) == 2
-    files[0].write_text('{"key": ')
-    study_table(plan=teacher_and_student)
-    assert len(calls) == 4 and "not a table of measurements" in capsys.readouterr().out
+    for n, corrupt in enumerate(('{"key": ', "[1, 2]"), start=4):
+        files[0].write_text(corrupt)
+        study_table(plan=teacher_and_student)
+        assert len(calls) == n and "not a table of measurements" in capsys.readouterr().out
     key = efficiency.measurements_key(teacher_and_student)
     assert {"machine", "torch", "transformers", "plan"} <= set(key) and "study/efficiency.py" in key["code"]
