@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from comodo.encoders.cnn import DilatedCNN
+from comodo.study.cli import machine
 
 KERNEL, LENGTH = 5, 211  # f_M's kernel; 422 IMU samples after the stem's stride 2
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=15)
     a = p.parse_args(argv)
     torch.set_num_threads(1)  # as every study run
-    print(f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, 1 thread; "
+    print(f"{machine()}, torch {torch.__version__}, 1 thread; "
           f"one layer: batch {a.batch}, width {a.width}, length {LENGTH}, kernel {KERNEL}")
     total: dict[str, float] = {}
     for d in (1, 2, 4, 8, 16):

@@ -14,6 +14,7 @@ import json
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import nbformat
@@ -75,8 +76,7 @@ def executed(tmp_path_factory):
     prepare_and_train(quick=True)
     alone = [n for n in NOTEBOOKS if n in ALONE]
     with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
-        list(pool.map(_papermill, [n for n in NOTEBOOKS if n not in alone], [figures] * len(NOTEBOOKS),
-                      [out] * len(NOTEBOOKS)))
+        list(pool.map(partial(_papermill, figures=figures, out=out), [n for n in NOTEBOOKS if n not in alone]))
     for name in alone:
         _papermill(name, figures, out)
     return figures, out

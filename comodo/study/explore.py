@@ -194,7 +194,7 @@ def records(df, root: Path | None = None) -> list[dict]:
         return p.relative_to(root).as_posix() if p.is_relative_to(root) else p.name
 
     out = df.drop(columns=["config"], errors="ignore")
-    return runs.records(out.assign(path=[relative(p) for p in out["path"]]) if len(out) else out)
+    return runs.records(out.assign(path=[relative(p) for p in out["path"]]))
 
 
 def describe(df, root: Path | None = None) -> str:
