@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from comodo.study.efficiency import (COMODO_ORDER, EGODISTILL_ORDER, MAX_REPEATS, MODELS, ORDER, QUICK_TEACHER_CONFIGS,
-                                     STUDENT, TEACHER, ModelSpec, StudyPlan, count_flops, markdown, measure,
+                                     STUDENT, TEACHER, ModelSpec, StudyPlan, count_flops, count_model_flops, markdown,
+                                     measure,
                                      measure_table, register_models, study_plan, study_table, table)
 from comodo.errors import ComodoError
 
@@ -63,6 +64,30 @@ def test_videomae_flops_count_cpu_attention_exactly():
     assert r["uncounted_compute_ops"] == []
     assert r["role"] == TEACHER and r["label"] == "VideoMAE-base [custom config]"
     assert r["input"] == "pixel_values (B, 4, 3, 32, 32) float32"
+
+
+TINY_PHI = {"resnet": {"embedding_size": 8, "hidden_sizes": [8, 8, 8, 8], "depths": [1, 1, 1, 1]}, "image_size": 32,
+            "feature_dim": 16, "n_classes": 4, "fusion_hidden": 16, "gru_hidden": 8,
+            "imu_options": {"width": 4, "dim": 8}}
+
+
+@pytest.mark.parametrize("name, overrides", [
+    ("videomae", TINY_VIDEOMAE), ("timesformer", TINY_TIMESFORMER), ("dilated_cnn", None), ("imu_student", None),
+    ("moment", {"t5_config": {"num_layers": 1}}), ("mantis", None),
+    ("egodistill_n2", TINY_PHI), ("visonly_n1", {k: v for k, v in TINY_PHI.items() if k != "imu_options"})])
+def test_counting_on_the_meta_device_gives_measure_s_total(name, overrides):
+    """Built without weights (or, for MOMENT and Mantis, which read values, with them): the same FLOPs."""
+    import comodo.study.egodistill.efficiency  # noqa: F401  (registers egodistill_n*, visonly_n*)
+
+    counted = count_model_flops(name, overrides)
+    measured = measure(name, batch_sizes=(), config_overrides=overrides)
+    assert counted["flops"] == measured["flops_per_clip"] > 0
+    assert counted["uncounted_compute_ops"] == [] == measured["uncounted_compute_ops"]
+
+
+def test_counting_an_unknown_model_is_an_error():
+    with pytest.raises(ComodoError, match="unknown model 'nope'"):
+        count_model_flops("nope")
 
 
 def test_flops_are_per_clip_and_linear_in_batch():

@@ -23,8 +23,10 @@ def teacher_ready(quick_world):
 
 
 def _distill_and_evaluate(tmp_path: Path, *data_args: str) -> dict:
+    """One epoch on the layout under the quick embedded teacher (``teacher_ready``'s: ``--world-size quick``
+    picks it, the default one would be pre-trained first), then the SVM protocol on it."""
     run = tmp_path / "run"
-    out = _cli("distill", *data_args, "--queue-size", "8", "--num-epochs", "1", "--batch-size", "8",
+    out = _cli("distill", *data_args, "--world-size", "quick", "--queue-size", "8", "--num-epochs", "1", "--batch-size", "8",
                "--out", str(run), "--quiet")
     assert out.returncode == 0, out.stderr[-1500:]
     out = _cli("evaluate", "--run", str(run), *data_args, "--out", str(tmp_path / "result.json"))

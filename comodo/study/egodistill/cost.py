@@ -2,14 +2,16 @@
 
 The paper's Fig. 3 puts accuracy against GFLOPs per clip. Our students and teachers are small stand-ins
 trained on the embedded world; the x-axis is what their *architectures* cost at the paper's size, counted
-by :func:`comodo.study.efficiency.measure` (random weights, a multiply-add = 2 FLOPs):
+by :func:`comodo.study.efficiency.count_model_flops` (the model built on the meta device: shapes, no
+weights; the same total as :func:`~comodo.study.efficiency.measure`'s; a multiply-add = 2 FLOPs):
 
 - EgoDistill and VisIMU at N frames: ``egodistill_n{N}`` (ResNet-18 f_I per frame, the GRU for N > 1, the
   dilated-CNN f_M on the IMU, the fusion Π, the classifier);
 - VisOnly and VisOnly-Distill: ``visonly_n{N}`` (the same without f_M);
 - the video teachers: ``videomae`` (VideoMAE-base, for the embedded VideoMAE) and ``timesformer``.
 
-Counting VideoMAE-base takes ~16 s and TimeSformer-base ~18 s on a 2-core AMD EPYC, so :func:`gflops` keeps
+Counting with real weights took VideoMAE-base ~16 s and TimeSformer-base ~18 s on a 2-core AMD EPYC; on the
+meta device a count is under a second, and :func:`gflops` still keeps
 each count in ``<cache>/efficiency/gflops_<model>_<key>.json``, keyed by the model name, its config
 overrides and the torch and transformers versions (FLOP counts are deterministic given those), written
 atomically. A cache file that cannot be read (truncated, edited, another key) is counted again and
@@ -77,7 +79,7 @@ def gflops(names: Iterable[str], overrides: Mapping[str, Mapping[str, Any]] | No
     """GFLOPs per clip (a multiply-add = 2) of each efficiency model in ``names``: ``{name: gflops}``.
 
     ``overrides``: model name → ``config_overrides`` of :func:`~comodo.study.efficiency.measure` (tests shrink
-    the models with them). Read from the cache, else counted (batch 1, no timing) and cached.
+    the models with them). Read from the cache, else counted (batch 1, on the meta device) and cached.
     """
     overrides = dict(overrides or {})
     out: dict[str, float] = {}
@@ -87,10 +89,9 @@ def gflops(names: Iterable[str], overrides: Mapping[str, Mapping[str, Any]] | No
         value = _read(path, key)
         if value is None:
             import comodo.study.egodistill.efficiency  # noqa: F401  (registers egodistill_n*, visonly_n*)
-            from comodo.study.efficiency import measure
+            from comodo.study.efficiency import count_model_flops
 
-            value = float(measure(name, batch_sizes=(), flops=True,
-                                  config_overrides=overrides.get(name))["gflops_per_clip"])
+            value = count_model_flops(name, overrides.get(name))["flops"] / 1e9
             write_json(path, {"key": key, "gflops_per_clip": value})
         out[name] = value
     return out

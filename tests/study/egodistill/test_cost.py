@@ -26,6 +26,7 @@ def test_a_count_is_cached_and_read_back(monkeypatch):
     stored = json.loads(path.read_text())
     assert stored["gflops_per_clip"] == first["visonly_n1"] > 0
     assert stored["key"] == cost.cache_key("visonly_n1", TINY) and "torch" in stored["key"]
+    monkeypatch.setattr(efficiency, "count_model_flops", _no_count)
     monkeypatch.setattr(efficiency, "measure", _no_count)
     assert cost.gflops(["visonly_n1"], OVERRIDES) == first  # read from the file, not counted
 
