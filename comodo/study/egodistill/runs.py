@@ -12,6 +12,7 @@ the same data and pre-training reuses one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -125,51 +126,114 @@ def _job(config: dict) -> None:
     result(EgoDistillConfig.from_dict(config))
 
 
-def _pool_map(fn, configs: list[EgoDistillConfig], n_workers: int, progress: bool) -> None:
-    """``fn(config.to_dict())`` for every config, over ``n_workers`` processes (in this one if 1)."""
-    def done(c: EgoDistillConfig) -> None:
-        if progress:
-            print(f"egodistill: {c.stage} {c.variant or ''} {c.dataset} seed {c.seed} done", flush=True)
-
-    if n_workers <= 1 or len(configs) <= 1:
-        for c in configs:
-            fn(c.to_dict())
-            done(c)
+@contextlib.contextmanager
+def _workers(n_workers: int):
+    """A pool of ``n_workers`` spawned processes (one torch thread each), or None for this process alone:
+    one pool for every wave of a sweep, so each worker imports torch and transformers once."""
+    if n_workers <= 1:
+        yield None
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
-        for c, _ in zip(configs, pool.map(fn, [c.to_dict() for c in configs])):
-            done(c)
+        yield pool
+
+
+def _pool_items(fn, items: list, pool, done=None) -> None:
+    """``fn(item)`` for every item, in ``pool`` (in this process if None); ``done(item)`` after each, in order."""
+    results = map(fn, items) if pool is None else pool.map(fn, items)
+    for item, _ in zip(items, results):
+        if done:
+            done(item)
+
+
+def _pool_map(fn, configs: list[EgoDistillConfig], pool, progress: bool) -> None:
+    """``fn(config.to_dict())`` for every config, in ``pool`` (in this process if None)."""
+    def done(d: dict) -> None:
+        if progress:
+            c = EgoDistillConfig.from_dict(d)
+            print(f"egodistill: {c.stage} {c.variant or ''} {c.dataset} seed {c.seed} done", flush=True)
+
+    _pool_items(fn, [c.to_dict() for c in configs], pool, done)
 
 
 def _run_job(config: dict) -> None:
     run(EgoDistillConfig.from_dict(config))
 
 
+def _shared_job(item: tuple) -> None:
+    """Worker: one model that several runs read, built once (on one thread, as always):
+    ``("image", world_size, world_seed)`` the embedded image encoder f_I, ``("base", teacher, world_size,
+    world_seed)`` an embedded teacher base (the TimeSformer one; the VideoMAE one is COMODO's teacher)."""
+    if item[0] == "image":
+        from comodo.egodistill.image import pretrain_config, pretrain_image_encoder
+
+        pretrain_image_encoder(pretrain_config(item[1], item[2]), verbose=False)
+    else:
+        from comodo.teacher.pretrain import embedded_config, pretrain_teacher
+
+        pretrain_teacher(embedded_config(item[2], item[3], architecture=EMBEDDED_BASES[item[1]]), verbose=False)
+
+
+def _shared_items(configs: Sequence[EgoDistillConfig]) -> list[tuple]:
+    """What :func:`_shared_job` has to build for ``configs``: each missing embedded image encoder and teacher
+    base, once."""
+    from comodo.egodistill.image import image_encoder_dir, pretrain_config
+    from comodo.teacher.pretrain import embedded_config, teacher_dir
+
+    items: dict[tuple, Path] = {}
+    for c in configs:
+        if c.image_ckpt == "embedded":
+            items[("image", c.world_size, c.world_seed)] = image_encoder_dir(pretrain_config(c.world_size,
+                                                                                            c.world_seed))
+        if c.teacher in EMBEDDED_BASES:
+            items[("base", c.teacher, c.world_size, c.world_seed)] = teacher_dir(
+                embedded_config(c.world_size, c.world_seed, architecture=EMBEDDED_BASES[c.teacher]))
+    return [item for item, folder in items.items() if not (folder / "pretrain.json").exists()]
+
+
+def _spread(configs: list[EgoDistillConfig]) -> list[EgoDistillConfig]:
+    """``configs`` reordered round-robin over their datasets, so that runs started together read different
+    datasets (and do not both encode one dataset's frames); the order within a dataset is kept."""
+    by_data: dict[tuple, list[EgoDistillConfig]] = {}
+    for c in configs:
+        by_data.setdefault((c.dataset, c.dataset_path), []).append(c)
+    queues = list(by_data.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+
+
 def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers: int | None = None) -> list[dict]:
     """Every config trained (or read) and evaluated; results in order.
 
-    In three waves: one run per dataset in this process (it fine-tunes the teacher and fills the frame
-    and teacher-output caches the others read), then every stage-0 run the rest need (each once), then
-    the rest; the last two over :func:`comodo.study.comodo.runs.workers` processes.
+    First the worlds the configs read (each generated over the worker processes), then, side by side
+    over :func:`comodo.study.comodo.runs.workers` processes, the models several runs share (the embedded
+    image encoder, the embedded teacher bases); then three waves over the same processes: one run per
+    dataset and teacher (it fine-tunes the teacher and fills the frame and teacher-output caches the
+    others read; spread so that runs started together read different datasets), every stage-0 run the
+    rest need (each once), then the rest. Everything trains on one thread whichever process runs it,
+    so the bytes do not depend on the order or the number of processes.
     """
     from comodo.study.comodo import runs
+    from comodo.train.data import resolve_spec
 
     n_workers = n_workers or runs.workers()
     configs = [c.resolved() for c in configs]
-    todo = [c for c in configs if not (run_dir(c) / "results_test.json").exists()]
-    first: dict[tuple, EgoDistillConfig] = {}
-    for c in todo:
-        first.setdefault((c.dataset, c.dataset_path, c.world_size, c.world_seed, c.teacher, c.image_ckpt), c)
-    _pool_map(_job, list(first.values()), 1, progress)
-    stage0: dict[Path, EgoDistillConfig] = {}
-    for c in todo:
-        if c.stage == "train" and c.pretrain != "none" and c.init is None:
-            s0 = c.stage0()
-            if not (run_dir(s0) / "student.pt").exists():
-                stage0.setdefault(run_dir(s0), s0)
-    _pool_map(_run_job, list(stage0.values()), n_workers, progress)
-    _pool_map(_job, [c for c in todo if not (run_dir(c) / "results_test.json").exists()], n_workers, progress)
+    for key in dict.fromkeys((c.dataset, c.world_size, c.world_seed) for c in configs if c.dataset_path is None):
+        resolve_spec(key[0], world_size=key[1], world_seed=key[2])  # generated if missing
+    with _workers(n_workers) as pool:
+        _pool_items(_shared_job, _shared_items(configs), pool)
+        todo = [c for c in configs if not (run_dir(c) / "results_test.json").exists()]
+        first: dict[tuple, EgoDistillConfig] = {}
+        for c in todo:
+            first.setdefault((c.dataset, c.dataset_path, c.world_size, c.world_seed, c.teacher, c.image_ckpt), c)
+        _pool_map(_job, _spread(list(first.values())), pool, progress)
+        stage0: dict[Path, EgoDistillConfig] = {}
+        for c in todo:
+            if c.stage == "train" and c.pretrain != "none" and c.init is None:
+                s0 = c.stage0()
+                if not (run_dir(s0) / "student.pt").exists():
+                    stage0.setdefault(run_dir(s0), s0)
+        _pool_map(_run_job, list(stage0.values()), pool, progress)
+        _pool_map(_job, [c for c in todo if not (run_dir(c) / "results_test.json").exists()], pool, progress)
     return [result(c) for c in configs]

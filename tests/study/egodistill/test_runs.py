@@ -70,3 +70,39 @@ def test_claims_table_on_the_quick_world():
     assert row["a_holds"] == (row["gain_over_visonly_distill"] >= experiments.THRESHOLD)
     assert len(table["runs"]) == 3 and all("config" in r for r in table["runs"])
     assert "| ego4d_verbs |" in experiments.markdown(table)
+
+
+def test_spread_interleaves_datasets_and_keeps_their_order():
+    cs = [variant("egodistill", **{**TINY, "dataset": d, "seed": s}) for d, s in
+          (("ego4d", 0), ("ego4d", 1), ("mmea", 0), ("ego4d", 2), ("mmea", 1))]
+    assert [(c.dataset, c.seed) for c in runs._spread(cs)] == [("ego4d", 0), ("mmea", 0), ("ego4d", 1), ("mmea", 1),
+                                                              ("ego4d", 2)]
+
+
+def test_shared_items_are_the_missing_embedded_models_only(models, quick_world):
+    local = variant("egodistill", **TINY, **models)
+    assert runs._shared_items([local]) == []  # a folder teacher and image encoder: nothing to pre-train
+    embedded = variant("egodistill", **{**TINY, "teacher": "embedded-timesformer", "image_ckpt": "embedded"})
+    items = runs._shared_items([embedded, embedded])
+    from comodo.egodistill.image import image_encoder_dir, pretrain_config
+
+    image_there = (image_encoder_dir(pretrain_config("quick", 0)) / "pretrain.json").exists()
+    assert (("image", "quick", 0) in items) == (not image_there)
+    assert len(items) == len(set(items))
+
+
+def test_a_sweep_over_two_workers_trains_the_bits_of_one_process(models):
+    """The waves run in one pool of two processes; a run trained there equals the same run trained here."""
+    import torch
+
+    configs = [variant(v, **{**TINY, "seed": 3}, **models) for v in ("egodistill", "visonly")]
+    swept = runs.sweep(configs, progress=False, n_workers=2)
+    assert all((runs.run_dir(c) / "results_test.json").exists() for c in configs)
+    again = configs[1]
+    weights = torch.load(runs.run_dir(again) / "student.pt", weights_only=False)["student"]
+    import shutil
+
+    shutil.rmtree(runs.run_dir(again))
+    assert runs.result(again) == swept[1]  # retrained in this process
+    here = torch.load(runs.run_dir(again) / "student.pt", weights_only=False)["student"]
+    assert weights.keys() == here.keys() and all(torch.equal(weights[k], here[k]) for k in weights)
