@@ -41,8 +41,11 @@ study: install
 study-quick: install
 	$(PY) -m comodo study --quick
 
+# Two pytest workers (pytest-xdist), each test file on one of them (their module fixtures built once);
+# TEST_WORKERS=1 runs the suite in one process.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -q --durations=20
+	$(PY) -m pytest -q --durations=20 $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 bench: install
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

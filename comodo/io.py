@@ -41,7 +41,12 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary directory beside ``path``; on success it becomes ``path`` (old one replaced)."""
+    """Yield a temporary directory beside ``path``; on success it becomes ``path`` (old one replaced).
+
+    Two processes building the same directory at once (two notebooks, two test workers): when the other
+    one's directory appears between our check and our rename, the other one's is kept and ours dropped
+    (the callers are caches keyed by content: both hold the same thing).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -54,7 +59,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                if not path.is_dir():  # not a finished directory of another writer: a real error
+                    raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from comodo.errors import ComodoError
-from comodo.io import atomic_path, stable_hash, write_json
+from comodo.io import atomic_dir, atomic_path, stable_hash, write_json
 from comodo.registry import Registry
 
 
@@ -17,6 +17,29 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
             raise RuntimeError("boom")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_keeps_the_directory_another_writer_finished_first(tmp_path, monkeypatch):
+    import os
+
+    target = tmp_path / "world"
+    real_replace = os.replace
+
+    def other_writer_first(src, dst):  # the other process renames its directory in just before us
+        if not target.exists():
+            target.mkdir()
+            (target / "theirs.txt").write_text("theirs")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", other_writer_first)
+    with atomic_dir(target) as tmp:
+        (tmp / "mine.txt").write_text("mine")
+    assert sorted(p.name for p in target.iterdir()) == ["theirs.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["world"]  # our temporary directory is gone
+    monkeypatch.setattr(os, "replace", real_replace)
+    with atomic_dir(target) as tmp:  # one after the other, the new one replaces the old
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
 
 
 def test_write_json_roundtrip(tmp_path):
