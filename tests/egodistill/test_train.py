@@ -113,7 +113,8 @@ def test_timesformer_teacher_and_layout_on_disk_by_hub_id(models, quick_world, t
 def test_straight_run_equals_kill_9_then_resume(models, tmp_path):
     """kill -9 while stage 1 trains, then --resume: the final weights are bit-identical."""
     args = ["--dataset", "ego4d", "--world-size", "quick", "--teacher", str(models[0]),
-            "--image-ckpt", str(models[2]), "--imu-length", "64", "--pretrain", "none", "--num-epochs", "40",
+            "--image-ckpt", str(models[2]), "--imu-length", "64", "--imu-option", "width=8", "--imu-option", "dim=16",
+            "--pretrain", "none", "--num-epochs", "40",
             "--batch-size", "16", "--learning-rate", "1e-3", "--device", "cpu", "--quiet"]
     straight = tmp_path / "straight"
     out = _cli("train", *args, "--out", str(straight))
