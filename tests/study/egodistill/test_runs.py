@@ -79,16 +79,18 @@ def test_spread_interleaves_datasets_and_keeps_their_order():
                                                               ("ego4d", 2)]
 
 
-def test_shared_items_are_the_missing_embedded_models_only(models, quick_world):
-    local = variant("egodistill", **TINY, **models)
-    assert runs._shared_items([local]) == []  # a folder teacher and image encoder: nothing to pre-train
-    embedded = variant("egodistill", **{**TINY, "teacher": "embedded-timesformer", "image_ckpt": "embedded"})
-    items = runs._shared_items([embedded, embedded])
+def test_shared_models_are_the_missing_embedded_ones_only(models, quick_world):
     from comodo.egodistill.image import image_encoder_dir, pretrain_config
+    from comodo.teacher.pretrain import embedded_config, teacher_dir
 
-    image_there = (image_encoder_dir(pretrain_config("quick", 0)) / "pretrain.json").exists()
-    assert (("image", "quick", 0) in items) == (not image_there)
-    assert len(items) == len(set(items))
+    local = variant("egodistill", **TINY, **models)
+    assert runs._shared_models([local]) == []  # a folder teacher and image encoder: nothing to pre-train
+    embedded = variant("egodistill", **{**TINY, "teacher": "embedded-timesformer", "image_ckpt": "embedded"})
+    shared = runs._shared_models([embedded, embedded])
+    image, base = pretrain_config("quick", 0), embedded_config("quick", 0, architecture="timesformer")
+    assert (image in shared) == (not (image_encoder_dir(image) / "pretrain.json").exists())
+    assert (base in shared) == (not (teacher_dir(base) / "pretrain.json").exists())
+    assert len(shared) == len(set(shared)) and set(shared) <= {image, base}
 
 
 def test_a_sweep_over_two_workers_trains_the_bits_of_one_process(models):
