@@ -17,7 +17,9 @@ install: $(STAMP)
 # with pip's find-links and extra indexes and pip's choice among them (the best match), several times
 # faster than pip; compiled to bytecode at install, as pip does (else, with PYTHONDONTWRITEBYTECODE
 # set, every worker and kernel compiles transformers' sources again on import). Without uv (offline,
-# say): pip, as before. `pip install -e '.[dev]' torch==2.13.0` and environment.yml keep working.
+# say): pip, as before. Last, UMAP's numba kernels are compiled once into numba's disk cache (else every
+# new kernel or worker compiles them before its first fit: comodo/study/comodo/umap_fit.py).
+# `pip install -e '.[dev]' torch==2.13.0` and environment.yml keep working.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH) uv || $(PY) -m pip install --quiet $(TORCH)
@@ -33,6 +35,7 @@ $(STAMP): pyproject.toml
 	  echo "uv unavailable: pip"; $(PY) -m pip install --quiet --upgrade pip && \
 	  $(PY) -m pip install --quiet -e '.[dev]' $(TORCH); \
 	fi
+	$(PY) -m comodo.study.comodo.umap_fit
 	@touch $@
 
 study: install

@@ -198,21 +198,10 @@ def umap_coordinates(sets: dict, n_neighbors: int = 15, min_dist: float = 0.3, s
         with np.load(path) as f:
             joint, placed = f["joint"], f["placed"]
     else:
-        import warnings
-
-        import umap
-
         from comodo.io import atomic_path
+        from comodo.study.comodo.umap_fit import fit
 
-        def reducer(n_points: int):
-            return umap.UMAP(n_neighbors=min(n_neighbors, n_points - 1), min_dist=min_dist, metric="cosine",
-                             random_state=seed, n_jobs=1)
-
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore")
-            joint = reducer(len(x)).fit_transform(x).astype(np.float32)  # (3N, 2)
-            video_map = reducer(n).fit(x[:n])
-            placed = np.concatenate([video_map.embedding_, video_map.transform(x[n:])]).astype(np.float32)  # (3N, 2)
+        joint, placed = fit(x, n, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
