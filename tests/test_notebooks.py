@@ -4,24 +4,22 @@ The notebooks run once per session into a temporary folder: the committed ``figu
 touched, and the caches start empty (``COMODO_DATA`` is a temporary folder, see ``conftest.py``). As in
 ``comodo study --quick``, the quick study's runs are trained first, in its pool of worker processes
 (:func:`comodo.study.cli.prepare_and_train`: both cores busy, where a notebook trains on one), then
-each notebook is executed by plain papermill in a fresh kernel, two at a time, reading those runs;
-``08_efficiency`` (it times the CPU) and ``00_explore`` (it reads every run) alone, last.
+the notebooks are executed as the study executes them (:func:`comodo.study.cli._notebooks`: two worker
+processes side by side, the notebooks of one sharing its kernel; ``08_efficiency`` and ``00_explore``
+alone, last), reading those runs; one notebook again by plain papermill in a kernel of its own.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from comodo.study.comodo import experiments
-from comodo.study.cli import ALONE, ROOT, notebooks, prepare_and_train
+from comodo.study.cli import ROOT, _notebooks, notebooks, prepare_and_train
 
 NOTEBOOKS = [p.stem for p in notebooks()]
 FIGURES = {
@@ -74,21 +72,23 @@ def executed(tmp_path_factory):
     out = tmp_path_factory.mktemp("executed")
     assert os.environ.get("COMODO_DATA"), "conftest.py must point COMODO_DATA at a temporary folder"
     prepare_and_train(quick=True)
-    alone = [n for n in NOTEBOOKS if n in ALONE]
-    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
-        list(pool.map(partial(_papermill, figures=figures, out=out), [n for n in NOTEBOOKS if n not in alone]))
-    for name in alone:
-        _papermill(name, figures, out)
+    books = [ROOT / "notebooks" / f"{name}.ipynb" for name in NOTEBOOKS]
+    seconds = _notebooks(books, out, quick=True, figures=str(figures), side_by_side=True)
+    assert set(seconds) == set(books)
     return figures, out
 
 
-def _papermill(name: str, figures: Path, out: Path) -> None:
-    """Plain papermill, a kernel of its own: ``notebooks/<name>.ipynb`` with its quick parameters."""
+@pytest.mark.slow
+def test_a_notebook_runs_under_plain_papermill(executed, tmp_path):
+    """The README's plain papermill call, a kernel of its own (the study shares one kernel per worker)."""
     import papermill
 
-    papermill.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(out / f"{name}.ipynb"),
-                               parameters={"quick": True, "figures_dir": str(figures)},
+    papermill.execute_notebook(str(ROOT / "notebooks" / "02_distill.ipynb"), str(tmp_path / "02_distill.ipynb"),
+                               parameters={"quick": True, "figures_dir": str(tmp_path)},
                                kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    figures, _ = executed
+    assert (tmp_path / "02_distill.json").read_bytes() == (figures / "02_distill.json").read_bytes()
+    assert (tmp_path / "02_distill.png").stat().st_size > 1000
 
 
 def _numbers(executed, name: str) -> dict:

@@ -15,9 +15,10 @@ On a machine with more than one core (``COMODO_WORKERS``, default min(2, cores))
 which by then only read cached runs, are executed side by side in worker processes; the notebooks
 one process executes share its kernel (reset before each: no names, no open figures), so torch,
 transformers and scikit-learn are imported once per process, not once per notebook; ``08_efficiency``,
-which measures CPU latencies, and then ``00_explore`` run alone after them. At the end, a table of
-the step times with the machine's CPU model, torch's CPU capability and the core count, to compare
-with the README's.
+which measures CPU latencies (beside the others with ``--quick``), and then ``00_explore`` run alone
+after them, in one of those kernels.
+At the end, a table of the step times with the machine's CPU model, torch's CPU capability and the
+core count, to compare with the README's.
 
 Each notebook can also be run on its own, e.g.::
 
@@ -59,11 +60,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 # Executed alone after the others (in the order of notebooks(), 00_explore last): 08_efficiency
-# measures the CPU, 00_explore reads every run the others trained.
+# measures the CPU, 00_explore reads every run the others trained. With --quick, 08_efficiency runs
+# beside the others: its CI-sized table (cached apart from the study's) is not a measurement to read.
 ALONE = ("08_efficiency", "00_explore")
-# The longest notebooks, started first when notebooks run side by side (the others fill the other
-# worker meanwhile): UMAP's first fit compiles numba's kernels, the tour loads the teacher and two runs.
-LONGEST = ("06_umap", "01_tour")
+ALONE_QUICK = ("00_explore",)
+# The longest notebooks, longest first, started first when notebooks run side by side (the short ones
+# fill both workers at the end): the tour loads the teacher and two runs, UMAP fits twice, notebook 8
+# builds and times the real-size models, EgoDistill's read its runs' arrays and count FLOPs.
+LONGEST = ("01_tour", "06_umap", "08_efficiency", "12_egodistill_imu", "10_egodistill_cost", "09_egodistill_tour")
 
 
 def machine() -> str:
@@ -145,16 +149,19 @@ def prepare_and_train(quick: bool, train: bool = True) -> list[tuple[str, float]
     from comodo.study.egodistill import experiments as ego
     from comodo.study.egodistill.runs import sweep
 
-    t = time.time()  # every notebook's runs in one sweep: both cores busy to the end
-    n = train_everything(s)
-    steps.append((f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)", time.time() - t))
-    print(f"  {n} runs trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
-    t = time.time()
-    configs = ego.study_configs(ego.settings(quick=quick))
-    print(f"EgoDistill: teachers, frame features and the {len(configs)} runs ...", flush=True)
-    sweep(configs, progress=False)
-    steps.append((f"EgoDistill: teachers, frame features, the {len(configs)} runs", time.time() - t))
-    print(f"  trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+    with runs.worker_pool() as pool:  # one pool for both methods: each worker imports torch and transformers once
+        t = time.time()  # every notebook's runs in one sweep: both cores busy to the end
+        n = train_everything(s, pool=pool)
+        steps.append((f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)",
+                      time.time() - t))
+        print(f"  {n} runs trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+        t = time.time()
+        configs = ego.study_configs(ego.settings(quick=quick))
+        print(f"EgoDistill: teachers, frame features and the {len(configs)} runs ...", flush=True)
+        sweep(configs, progress=False, pool=pool)
+        steps.append((f"EgoDistill: teachers, frame features, the {len(configs)} runs (the same pool)",
+                      time.time() - t))
+        print(f"  trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
     return steps
 
 
@@ -190,8 +197,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
     """Execute ``books`` into ``out``; seconds per notebook. Side by side in :func:`comodo.study.comodo.runs.workers`
-    processes (all but :data:`ALONE`, which run alone afterwards) when ``side_by_side`` and there is
-    more than one worker; else one after the other, in order."""
+    processes (all but :data:`ALONE`, or :data:`ALONE_QUICK` with ``quick``, which run alone afterwards,
+    one at a time, in one of those processes' kernels) when ``side_by_side`` and there is more than one worker; else one after the
+    other, in order, in this process's kernel."""
     from comodo.study.comodo import runs
 
     n = len(books)
@@ -202,7 +210,8 @@ def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_
         seconds[b] = sec
         print(f"{labels[b]} {b.stem}: {sec:.0f} s -> {out / b.name}", flush=True)
 
-    together = [b for b in books if b.stem not in ALONE] if side_by_side and runs.workers() > 1 else []
+    alone = ALONE_QUICK if quick else ALONE
+    together = [b for b in books if b.stem not in alone] if side_by_side and runs.workers() > 1 else []
     together.sort(key=lambda b: LONGEST.index(b.stem) if b.stem in LONGEST else len(LONGEST))  # stable
     if len(together) > 1:
         import multiprocessing as mp
@@ -213,6 +222,9 @@ def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_
                        for b in together}
             for f in as_completed(futures):
                 done(futures[f], f.result())
+            for b in books:  # then the others one at a time, each alone on the machine, in a worker's kernel
+                if b not in seconds:  # (already started: its imports are paid)
+                    done(b, pool.submit(_execute, str(b), str(out / b.name), quick, figures, labels[b]).result())
     for b in books:
         if b not in seconds:
             done(b, _execute(str(b), str(out / b.name), quick, figures, labels[b]))

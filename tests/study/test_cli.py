@@ -1,4 +1,5 @@
-"""comodo.study.cli: the machine it names, and notebooks executed side by side (the latency one alone, last)."""
+"""comodo.study.cli: the machine it names, and notebooks executed side by side (the latency one alone, then
+the explorer)."""
 
 from __future__ import annotations
 
@@ -37,22 +38,23 @@ def _book(folder: Path, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("side_by_side", [True, False])
-def test_notebooks_run_side_by_side_and_the_latency_one_alone(tmp_path, monkeypatch, side_by_side):
+@pytest.mark.parametrize("side_by_side,quick", [(True, False), (False, False), (True, True)])
+def test_notebooks_run_side_by_side_and_the_latency_one_alone(tmp_path, monkeypatch, side_by_side, quick):
     monkeypatch.setenv("COMODO_WORKERS", "2")
     src, out, figures = tmp_path / "src", tmp_path / "out", tmp_path / "figures"
     for d in (src, out, figures):
         d.mkdir()
-    books = [_book(src, n) for n in ("01_a", "02_b", "08_efficiency")]
-    seconds = study._notebooks(books, out, True, str(figures), side_by_side=side_by_side)
+    books = [_book(src, n) for n in ("01_a", "02_b", "08_efficiency", "00_explore")]
+    seconds = study._notebooks(books, out, quick, str(figures), side_by_side=side_by_side)
     assert set(seconds) == set(books) and all(s > 0 for s in seconds.values())
-    assert list(seconds)[-1] == books[-1]  # 08_efficiency, which times the CPU, finishes last
+    assert list(seconds)[-1] == books[-1]  # 00_explore, which reads every run, finishes last
+    if not quick:  # 08_efficiency, which times the CPU, alone after the others (with --quick: beside them)
+        assert list(seconds)[-2] == books[-2]
     numbers = {b.stem: json.loads((figures / f"{b.stem}.json").read_text()) for b in books}
-    assert all(n["quick"] is True for n in numbers.values()) and all((out / b.name).exists() for b in books)
+    assert all(n["quick"] is quick for n in numbers.values()) and all((out / b.name).exists() for b in books)
     here = os.getpid()  # the process that started a kernel: a worker of the pool, or this one
-    assert numbers["08_efficiency"]["parent"] == here
-    assert all((numbers[n]["parent"] != here) == side_by_side for n in ("01_a", "02_b"))
-    # The notebooks one process executes share its kernel, reset before each as a fresh one starts.
+    assert all((n["parent"] != here) == side_by_side for n in numbers.values())
+    # The notebooks one process executes share its kernel, reset before each as a fresh one starts; the
+    # ones run alone reuse a worker's kernel (its imports paid): at most one kernel per process.
     assert all(n["fresh"] for n in numbers.values())
-    if not side_by_side:
-        assert len({n["kernel"] for n in numbers.values()}) == 1
+    assert len({n["kernel"] for n in numbers.values()}) <= (2 if side_by_side else 1)

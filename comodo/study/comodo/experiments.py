@@ -166,14 +166,15 @@ def reduction_ablation(s: StudySettings, progress: bool = True):
     return runs.table(runs.sweep(reduction_configs(s), desc="reduction", progress=progress))
 
 
-def train_everything(s: StudySettings, progress: bool = True) -> int:
+def train_everything(s: StudySettings, progress: bool = True, pool=None) -> int:
     """Train and evaluate every run of the study's notebooks in one sweep (then the notebooks only read).
 
     One pool of workers for all of them keeps both cores busy to the end, where sweep after sweep
     would leave one idle at every sweep's tail and start its workers again each time: the runs, the
     cross-dataset evaluations of notebook 5's runs and the video teacher's own results (notebooks 2
     and 4). Notebooks 1, 2 and 6 read runs of the method comparison (COMODO and the untrained
-    student, seed 0). Returns the number of distinct runs.
+    student, seed 0). ``pool``: a :func:`~comodo.study.comodo.runs.worker_pool` to use instead of
+    starting one. Returns the number of distinct runs.
     """
     configs = (method_configs(s) + queue_size_configs(s) + temperature_configs(s) + projection_configs(s)
                + reduction_configs(s))
@@ -181,7 +182,7 @@ def train_everything(s: StudySettings, progress: bool = True) -> int:
     everywhere = list(s.domains)
     jobs = [(c, everywhere if runs.run_dir(runs.canonical(c)) in cross else [None]) for c in configs]
     runs.sweep_jobs(jobs, desc="all runs", progress=progress,
-                    teacher_results=[(d, s.world_size, 0) for d in s.domains])
+                    teacher_results=[(d, s.world_size, 0) for d in s.domains], pool=pool)
     return len({runs.run_dir(runs.canonical(c)) for c in configs})
 
 

@@ -349,6 +349,7 @@ def prepare(world_size: str = "default", world_seed: int = 0, domains: Sequence[
             for d in targets:
                 resolve_spec(d, world_size=world_size, world_seed=world_seed)
             pretraining.result()
+        need_teacher = False  # pre-trained and saved by the worker: nothing left to load here
     for d in targets:
         resolve_spec(d, world_size=world_size, world_seed=world_seed)
     if need_teacher:  # (else it is there: nothing to load, nor transformers to import, for a warm study)
@@ -412,6 +413,23 @@ def _init_worker() -> None:
     data.reuse_in_process()  # a worker trains many runs on the same few datasets: read each split once
 
 
+@contextlib.contextmanager
+def worker_pool(n_workers: int | None = None):
+    """``n_workers`` (default :func:`workers`) spawned worker processes, one torch thread each, keeping
+    the splits they read (:func:`_init_worker`), for one sweep or several (``comodo study`` passes one
+    pool to COMODO's and then EgoDistill's, so each worker imports torch and transformers once); None
+    with one worker (the work runs in this process)."""
+    n_workers = n_workers or workers()
+    if n_workers <= 1:
+        yield None
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
+        yield pool
+
+
 def _describe(c: DistillConfig) -> str:
     parts = [c.method, c.dataset, f"seed {c.seed}"]
     if c.method == "comodo":
@@ -422,6 +440,11 @@ def _describe(c: DistillConfig) -> str:
     if c.student_options.get("per_channel"):
         parts.append(f"per-channel {c.reduction}")
     return ", ".join(parts)
+
+
+# Runs on the quick world take about a second, a worker's start-up about five: fewer than this many
+# stay in the calling process (the quick study's 31 runs and 3 teacher results go to the workers).
+QUICK_POOL_MIN = 16
 
 
 def workers() -> int:
@@ -440,7 +463,7 @@ def _teacher_setting(c: DistillConfig) -> tuple:
 
 
 def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] = (None,),
-          desc: str = "runs", progress: bool = True, n_workers: int | None = None) -> list[dict]:
+          desc: str = "runs", progress: bool = True, n_workers: int | None = None, pool=None) -> list[dict]:
     """Train and evaluate every config (cached ones are only read); one result per config and dataset.
 
     Args:
@@ -449,8 +472,9 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
         desc: label of the progress bar.
         progress: show the bar and print one line per run trained.
         n_workers: worker processes; pending runs are spread over them. Default: :func:`workers`,
-            except for runs on the quick world, which stay in this process (each takes less than a
-            worker's start-up).
+            except for fewer than :data:`QUICK_POOL_MIN` runs on the quick world, which stay in this
+            process (each takes less than a worker's start-up).
+        pool: a :func:`worker_pool` of ``n_workers`` processes to use instead of starting one.
 
     Returns:
         Result dicts (see :func:`comodo.evaluation.run.evaluate_run`) in the order of
@@ -458,20 +482,21 @@ def sweep(configs: Sequence[DistillConfig], eval_datasets: Sequence[str | None] 
     """
     eval_datasets = list(eval_datasets)
     return [r for rs in sweep_jobs([(c, eval_datasets) for c in configs], desc=desc, progress=progress,
-                                   n_workers=n_workers) for r in rs]
+                                   n_workers=n_workers, pool=pool) for r in rs]
 
 
 def sweep_jobs(jobs: Sequence[tuple[DistillConfig, Sequence[str | None]]], desc: str = "runs",
                progress: bool = True, n_workers: int | None = None,
-               teacher_results: Sequence[tuple[str, str, int]] = ()) -> list[list[dict]]:
+               teacher_results: Sequence[tuple[str, str, int]] = (), pool=None) -> list[list[dict]]:
     """:func:`sweep` for runs evaluated on different datasets, plus teacher results, in one pool.
 
     Args:
         jobs: ``(config, eval_datasets)`` pairs (``None`` = the run's own dataset); a run listed
             twice is trained once and evaluated on the union of its datasets.
-        desc, progress, n_workers: as :func:`sweep`.
+        desc, progress, n_workers: as :func:`sweep` (``n_workers``: the size of ``pool`` when given).
         teacher_results: ``(dataset, world_size, world_seed)`` of :func:`teacher_result`\ s computed
             in the same pool (the notebooks then only read them).
+        pool: a :func:`worker_pool` to use instead of starting one.
 
     In the worker processes, the teacher embeddings of every teacher setting are computed first (in
     parallel across settings, so no two workers encode the same split), while the runs that need no
@@ -522,12 +547,13 @@ def sweep_jobs(jobs: Sequence[tuple[DistillConfig, Sequence[str | None]]], desc:
         for ws, seed in sorted(worlds | {(t[1], t[2]) for t in teachers}):
             prepare(ws, seed, teacher=bool(teachers) or any(
                 c.method in TEACHER_METHODS and c.video_ckpt == "embedded" for c, _ in pending.values()))
-        # Worker processes cost seconds to start (torch, transformers): by default only worth it for
-        # runs on the default world.
+        # Worker processes cost seconds to start (torch, transformers): by default, runs on the quick
+        # world (about a second each) go to them only when there are many.
         small = auto and all(c.world_size == "quick" for c, _ in pending.values()) and all(
-            t[1] == "quick" for t in teachers)
+            t[1] == "quick" for t in teachers) and len(pending) + len(teachers) < QUICK_POOL_MIN
         if n_workers > 1 and len(pending) + len(teachers) >= 2 * n_workers and not small:
-            _pool(pending, teachers, n_workers, finished, teacher_finished)
+            with contextlib.nullcontext(pool) if pool is not None else worker_pool(n_workers) as p:
+                _pool(pending, teachers, p, finished, teacher_finished)
         else:
             with reuse():
                 for t in teachers:
@@ -538,45 +564,43 @@ def sweep_jobs(jobs: Sequence[tuple[DistillConfig, Sequence[str | None]]], desc:
     return [[done[d][e] for e in evals] for d, (_, evals) in zip(dirs, jobs)]
 
 
-def _pool(pending: dict, teachers: list[tuple], n_workers: int, finished, teacher_finished) -> None:
-    """Run ``pending`` runs and ``teachers`` results in ``n_workers`` processes (see :func:`sweep_jobs`)."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+def _pool(pending: dict, teachers: list[tuple], pool, finished, teacher_finished) -> None:
+    """Run ``pending`` runs and ``teachers`` results in the processes of ``pool`` (see :func:`sweep_jobs`)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
 
     settings: dict[tuple, DistillConfig] = {}
     for c, _ in pending.values():
         if c.method in TEACHER_METHODS:
             settings.setdefault(_teacher_setting(c), c)
-    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
-        # Run first come, first served: the embeddings of every teacher setting, then what reads none
-        # (teacher results, runs without a teacher); the runs that read them once all are cached.
-        warming = {pool.submit(_warm_teacher, c.to_dict()) for c in settings.values()}
-        futures: dict = {pool.submit(_teacher_job, *t): ("teacher", t) for t in teachers}
-        later = []
-        for d, (c, evals) in pending.items():
-            if c.method in TEACHER_METHODS:
-                later.append(d)
+    # Run first come, first served: the embeddings of every teacher setting, then what reads none
+    # (teacher results, runs without a teacher); the runs that read them once all are cached.
+    warming = {pool.submit(_warm_teacher, c.to_dict()) for c in settings.values()}
+    futures: dict = {pool.submit(_teacher_job, *t): ("teacher", t) for t in teachers}
+    later = []
+    for d, (c, evals) in pending.items():
+        if c.method in TEACHER_METHODS:
+            later.append(d)
+        else:
+            futures[pool.submit(_job, c.to_dict(), evals)] = ("run", d)
+    waiting = set(futures) | warming
+    while waiting:
+        ready, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+        for f in ready:
+            value = f.result()  # a worker's error is raised here
+            if f in warming:
+                warming.discard(f)
+                if not warming:  # every teacher setting is cached: the runs that read them
+                    for d in later:
+                        c, evals = pending[d]
+                        g = pool.submit(_job, c.to_dict(), evals)
+                        futures[g] = ("run", d)
+                        waiting.add(g)
+                continue
+            kind, what = futures[f]
+            if kind == "teacher":
+                teacher_finished(what, *value)
             else:
-                futures[pool.submit(_job, c.to_dict(), evals)] = ("run", d)
-        waiting = set(futures) | warming
-        while waiting:
-            ready, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            for f in ready:
-                value = f.result()  # a worker's error is raised here
-                if f in warming:
-                    warming.discard(f)
-                    if not warming:  # every teacher setting is cached: the runs that read them
-                        for d in later:
-                            c, evals = pending[d]
-                            g = pool.submit(_job, c.to_dict(), evals)
-                            futures[g] = ("run", d)
-                            waiting.add(g)
-                    continue
-                kind, what = futures[f]
-                if kind == "teacher":
-                    teacher_finished(what, *value)
-                else:
-                    finished(what, *value)
+                finished(what, *value)
 
 
 # ---------------------------------------------------------------------------------------- tables

@@ -18,11 +18,11 @@ import functools
 import json
 import shutil
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from comodo.egodistill.config import EgoDistillConfig
 from comodo.egodistill.teacher import EMBEDDED_BASES
-from comodo.errors import ComodoError
+from comodo.errors import ComodoError, check
 from comodo.io import stable_hash, write_json
 from comodo.paths import cache_root
 from comodo.threads import one_thread
@@ -113,43 +113,13 @@ def result(config: EgoDistillConfig, split: str = "test") -> dict:
     return json.loads(path.read_text())
 
 
-def _init_worker() -> None:
-    import warnings
-
-    import torch
-
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore")
-
-
 def _job(config: dict) -> None:
     result(EgoDistillConfig.from_dict(config))
-
-
-@contextlib.contextmanager
-def _workers(n_workers: int):
-    """A pool of ``n_workers`` spawned processes (one torch thread each), or None for this process alone:
-    one pool for every wave of a sweep, so each worker imports torch and transformers once."""
-    if n_workers <= 1:
-        yield None
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
-        yield pool
 
 
 def _map(fn, items: list, pool):
     """``fn(item)`` for every item, in order, in ``pool`` (in this process if None)."""
     return map(fn, items) if pool is None else pool.map(fn, items)
-
-
-def _pool_map(fn, configs: list[EgoDistillConfig], pool, progress: bool) -> None:
-    """``fn(config.to_dict())`` for every config, in ``pool`` (in this process if None)."""
-    for c, _ in zip(configs, _map(fn, [c.to_dict() for c in configs], pool)):
-        if progress:
-            print(f"egodistill: {c.stage} {c.variant or ''} {c.dataset} seed {c.seed} done", flush=True)
 
 
 def _run_job(config: dict) -> None:
@@ -186,6 +156,77 @@ def _shared_models(configs: Sequence[EgoDistillConfig]) -> list:
     return [config for config, folder in folders.items() if not (folder / "pretrain.json").exists()]
 
 
+def _plan(todo: Sequence[EgoDistillConfig]) -> list[tuple[Path, Callable, EgoDistillConfig, set[Path]]]:
+    """The jobs of ``todo``'s runs, (run folder, job, config, the run folders it waits for), in the order
+    they are started when several are ready: one run per dataset and teacher (:func:`_spread`), which
+    fine-tunes that teacher and fills the caches of frame features and teacher outputs the others read,
+    and trains its own stage 0; then every stage-0 run the others start from; then the rest. A run
+    waits for the first run of its dataset and teacher and for its stage 0; each folder is one job."""
+    def group(c: EgoDistillConfig) -> tuple:
+        return c.dataset, c.dataset_path, c.world_size, c.world_seed, c.teacher, c.image_ckpt
+
+    def needs_stage0(c: EgoDistillConfig) -> bool:
+        return c.stage == "train" and c.pretrain != "none" and c.init is None
+
+    unique = list({run_dir(c): c for c in todo}.items())
+    first: dict[tuple, Path] = {}
+    for d, c in unique:
+        first.setdefault(group(c), d)
+    firsts = [c for c in _spread([c for d, c in unique if first[group(c)] == d])]
+    trained_by = {run_dir(c.stage0()): run_dir(c) for c in firsts if needs_stage0(c)}  # stage 0 → its trainer
+    wanted = dict(unique)
+    stage0: dict[Path, tuple] = {}
+    rest = []
+    for d, c in unique:
+        if first[group(c)] == d:
+            continue
+        waits = {first[group(c)]}
+        if needs_stage0(c):
+            s0 = c.stage0()
+            s0_dir = run_dir(s0)
+            if s0_dir in trained_by:
+                waits.add(trained_by[s0_dir])
+            elif not (s0_dir / "student.pt").exists():
+                waits.add(s0_dir)
+                if s0_dir not in wanted:  # trained only, not evaluated: a job of its own
+                    stage0.setdefault(s0_dir, (s0_dir, _run_job, s0, {first[group(c)]}))
+        rest.append((d, _job, c, waits))
+    needed = {w for *_, waits in rest for w in waits}
+    return ([(run_dir(c), _job, c, set()) for c in firsts] + list(stage0.values())
+            + [j for j in rest if j[0] in needed] + [j for j in rest if j[0] not in needed])
+
+
+def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], pool, n_workers: int,
+              progress: bool) -> None:
+    """Run :func:`_plan`'s jobs: on every free worker the first job in the list whose runs are done (in
+    this process, in the list's order, if ``pool`` is None)."""
+    def report(c: EgoDistillConfig) -> None:
+        if progress:
+            print(f"egodistill: {c.stage} {c.variant or ''} {c.dataset} seed {c.seed} done", flush=True)
+
+    if pool is None:
+        for _, fn, c, _ in jobs:
+            fn(c.to_dict())
+            report(c)
+        return
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    done: set[Path] = set()
+    waiting = list(jobs)
+    running: dict = {}
+    while waiting or running:
+        for job in [j for j in waiting if j[3] <= done][:max(0, n_workers - len(running))]:
+            waiting.remove(job)
+            running[pool.submit(job[1], job[2].to_dict())] = job
+        check(bool(running), "egodistill sweep: runs wait for runs that are not planned")  # (a bug, not input)
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for f in finished:
+            f.result()  # a worker's error is raised here
+            d, _, c, _ = running.pop(f)
+            done.add(d)
+            report(c)
+
+
 def _spread(configs: list[EgoDistillConfig]) -> list[EgoDistillConfig]:
     """``configs`` reordered round-robin over their datasets, so that runs started together read different
     datasets (and do not both encode one dataset's frames); the order within a dataset is kept."""
@@ -196,16 +237,19 @@ def _spread(configs: list[EgoDistillConfig]) -> list[EgoDistillConfig]:
     return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
-def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers: int | None = None) -> list[dict]:
+def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers: int | None = None,
+          pool=None) -> list[dict]:
     """Every config trained (or read) and evaluated; results in order.
 
     First the worlds the configs read (each generated by its own two processes), then, side by side
     over :func:`comodo.study.comodo.runs.workers` processes, the models several runs share (the embedded
-    image encoder, the embedded teacher bases); then three waves over the same processes: one run per
-    dataset and teacher (it fine-tunes the teacher and fills the frame and teacher-output caches the
-    others read; spread so that runs started together read different datasets), every stage-0 run the
-    rest need (each once), then the rest. Everything trains on one thread whichever process runs it,
-    so the bytes do not depend on the order or the number of processes.
+    image encoder, the embedded teacher bases); then the runs over the same processes, each as soon as
+    what it reads is there (:func:`_plan`): first one run per dataset and teacher (it fine-tunes the
+    teacher and fills the frame and teacher-output caches the others read; spread so that runs started
+    together read different datasets), then every stage-0 run the others start from (each once), then
+    the rest. Everything trains on one thread whichever process runs it, so the bytes do not depend on
+    the order or the number of processes. ``pool``: a :func:`comodo.study.comodo.runs.worker_pool` of
+    ``n_workers`` processes to use instead of starting one.
     """
     from comodo.study.comodo import runs
     from comodo.train.data import resolve_spec
@@ -214,19 +258,8 @@ def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers:
     configs = [c.resolved() for c in configs]
     for key in dict.fromkeys((c.dataset, c.world_size, c.world_seed) for c in configs if c.dataset_path is None):
         resolve_spec(key[0], world_size=key[1], world_seed=key[2])  # generated if missing
-    with _workers(n_workers) as pool:
+    with contextlib.nullcontext(pool) if pool is not None else runs.worker_pool(n_workers) as pool:
         list(_map(_shared_job, _shared_models(configs), pool))
-        todo = [c for c in configs if not (run_dir(c) / "results_test.json").exists()]
-        first: dict[tuple, EgoDistillConfig] = {}
-        for c in todo:
-            first.setdefault((c.dataset, c.dataset_path, c.world_size, c.world_seed, c.teacher, c.image_ckpt), c)
-        _pool_map(_job, _spread(list(first.values())), pool, progress)
-        stage0: dict[Path, EgoDistillConfig] = {}
-        for c in todo:
-            if c.stage == "train" and c.pretrain != "none" and c.init is None:
-                s0 = c.stage0()
-                if not (run_dir(s0) / "student.pt").exists():
-                    stage0.setdefault(run_dir(s0), s0)
-        _pool_map(_run_job, list(stage0.values()), pool, progress)
-        _pool_map(_job, [c for c in todo if not (run_dir(c) / "results_test.json").exists()], pool, progress)
+        _schedule(_plan([c for c in configs if not (run_dir(c) / "results_test.json").exists()]), pool, n_workers,
+                  progress)
     return [result(c) for c in configs]

@@ -193,12 +193,19 @@ def test_sweep_then_tables(quick_world, monkeypatch, capsys):
     assert recs[0]["queue_size"] is None
 
 
-def test_sweep_in_worker_processes(quick_world):
+@pytest.fixture(scope="module")
+def pool():
+    """Two worker processes for this file's sweeps (each imports torch and transformers once)."""
+    with runs.worker_pool(2) as p:
+        yield p
+
+
+def test_sweep_in_worker_processes(quick_world, pool):
     """Two worker processes give the results the same runs give when trained in this process."""
     import shutil
 
     configs = runs.grid(_config(seed=11), dataset=["ego4d", "egoexo4d"], method=["none", "comodo"])
-    parallel = runs.sweep(configs, eval_datasets=[None, "mmea"], n_workers=2, progress=False)
+    parallel = runs.sweep(configs, eval_datasets=[None, "mmea"], n_workers=2, progress=False, pool=pool)
     assert [(r["train_dataset"], r["method"], r["eval_dataset"]) for r in parallel] == [
         (d, m, e) for d in ("ego4d", "egoexo4d") for m in ("none", "comodo") for e in (d, "mmea")]
     shutil.rmtree(runs.run_dir(configs[-1]))  # egoexo4d comodo: train it again, here
@@ -237,13 +244,13 @@ def test_workers_env(monkeypatch, bad):
         runs.workers()
 
 
-def test_sweep_jobs_evaluates_each_run_on_its_own_datasets_in_one_pool(quick_world):
+def test_sweep_jobs_evaluates_each_run_on_its_own_datasets_in_one_pool(quick_world, pool):
     """Runs with different evaluation datasets and the teacher's results share one pool of workers; a run
     listed twice is trained once and answers both lists."""
     a, b = _config(seed=21), _config(seed=21, method="none")
     c, d = _config(seed=22, dataset="mmea"), _config(seed=22, dataset="mmea", method="supervised")
     out = runs.sweep_jobs([(a, [None]), (b, ["ego4d", "mmea"]), (c, [None]), (d, ["ego4d"]), (a, ["mmea", None])],
-                          n_workers=2, progress=False, teacher_results=[("mmea", "quick", 0)])
+                          n_workers=2, progress=False, teacher_results=[("mmea", "quick", 0)], pool=pool)
     assert [[(r["train_dataset"], r["method"], r["eval_dataset"]) for r in rs] for rs in out] == [
         [("ego4d", "comodo", "ego4d")], [("ego4d", "none", "ego4d"), ("ego4d", "none", "mmea")],
         [("mmea", "comodo", "mmea")], [("mmea", "supervised", "ego4d")],

@@ -79,6 +79,24 @@ def test_spread_interleaves_datasets_and_keeps_their_order():
                                                               ("ego4d", 2)]
 
 
+def test_plan_starts_each_run_after_what_it_reads(models):
+    full = variant("egodistill", **{**TINY, "seed": 7}, **models)  # the first of its dataset and teacher
+    no_gt = variant("egodistill", **{**TINY, "seed": 7, "losses": ["kd", "l1"]}, **models)  # shares its stage 0
+    other = variant("egodistill", **{**TINY, "seed": 8}, **models)  # a stage 0 of its own
+    plain = variant("visonly", **{**TINY, "seed": 7}, **models)  # no stage 0
+    jobs = runs._plan([full, no_gt, other, plain, full])
+    dirs = [d for d, *_ in jobs]
+    assert len(dirs) == len(set(dirs)) == 5  # each folder once: four runs and one stage 0 of its own
+    assert dirs[0] == runs.run_dir(full) and jobs[0][3] == set()
+    assert all(waits <= set(dirs[:i]) for i, (*_, waits) in enumerate(jobs))  # after what it waits for
+    s0 = runs.run_dir(other.stage0())
+    assert dirs[1] == s0 and jobs[1][1] is runs._run_job  # trained only, before the runs that start from it
+    assert runs.run_dir(full.stage0()) not in dirs  # the first run trains it itself
+    waits = {runs.run_dir(c): w for _, _, c, w in jobs}
+    assert waits[runs.run_dir(no_gt)] == {runs.run_dir(full)} and waits[runs.run_dir(other)] == {runs.run_dir(full), s0}
+    assert waits[runs.run_dir(plain)] == {runs.run_dir(full)}
+
+
 def test_shared_models_are_the_missing_embedded_ones_only(models, quick_world):
     from comodo.egodistill.image import image_encoder_dir, pretrain_config
     from comodo.teacher.pretrain import embedded_config, teacher_dir
@@ -94,7 +112,7 @@ def test_shared_models_are_the_missing_embedded_ones_only(models, quick_world):
 
 
 def test_a_sweep_over_two_workers_trains_the_bits_of_one_process(models):
-    """The waves run in one pool of two processes; a run trained there equals the same run trained here."""
+    """The runs go to one pool of two processes; a run trained there equals the same run trained here."""
     import torch
 
     configs = [variant(v, **{**TINY, "seed": 3}, **models) for v in ("egodistill", "visonly")]
