@@ -30,6 +30,20 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)  # stable: the order within a file and among the rest is kept
 
 
+@pytest.fixture(autouse=True)
+def _seeded_rngs():
+    """Each test starts from the same global random state, whatever ran before it in its worker process:
+    a test's ``torch.randn`` draws do not depend on pytest-xdist's distribution of the tests."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
 def pytest_unconfigure(config):
     if _MADE_DATA and not hasattr(config, "workerinput"):  # the controller (or a plain run), not a worker
         shutil.rmtree(_MADE_DATA, ignore_errors=True)
