@@ -17,6 +17,8 @@ import dataclasses
 import functools
 import json
 import shutil
+import sys
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -113,8 +115,9 @@ def result(config: EgoDistillConfig, split: str = "test") -> dict:
     return json.loads(path.read_text())
 
 
-def _job(config: dict) -> None:
-    result(EgoDistillConfig.from_dict(config))
+def _job(config: dict) -> float:
+    """Worker: one run trained and evaluated on its test split; its student's clip top-1."""
+    return result(EgoDistillConfig.from_dict(config))["student"]["clip_top1"]
 
 
 def _map(fn, items: list, pool):
@@ -123,6 +126,7 @@ def _map(fn, items: list, pool):
 
 
 def _run_job(config: dict) -> None:
+    """Worker: one run trained (a stage 0 that runs start from: nothing to evaluate)."""
     run(EgoDistillConfig.from_dict(config))
 
 
@@ -196,18 +200,34 @@ def _plan(todo: Sequence[EgoDistillConfig]) -> list[tuple[Path, Callable, EgoDis
             + [j for j in rest if j[0] in needed] + [j for j in rest if j[0] not in needed])
 
 
+def describe(c: EgoDistillConfig) -> str:
+    """One run in a few words, for progress lines: ``stage-1 visimu, ego4d_verbs, 1 frame, seed 0``."""
+    name = f"stage-0 pre-training ({c.pretrain})" if c.stage == "pretrain" else f"{c.variant or 'custom'}"
+    data = c.dataset_path or c.dataset
+    teacher = "" if c.teacher == "embedded" else f", teacher {c.teacher}"
+    return f"{name}, {data}, {c.frames} frame{'s' if c.frames > 1 else ''}{teacher}, seed {c.seed}"
+
+
 def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], pool, n_workers: int,
               progress: bool) -> None:
     """Run :func:`_plan`'s jobs: on every free worker the first job in the list whose runs are done (in
-    this process, in the list's order, if ``pool`` is None)."""
-    def report(c: EgoDistillConfig) -> None:
+    this process, in the list's order, if ``pool`` is None); with ``progress``, a bar on stderr and a
+    line per finished run (its student's clip top-1 on the test split, its seconds from start to end)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(jobs), desc="egodistill runs", disable=not progress, file=sys.stderr)
+
+    def report(c: EgoDistillConfig, top1: float | None, seconds: float) -> None:
+        bar.update(1)
         if progress:
-            print(f"egodistill: {c.stage} {c.variant or ''} {c.dataset} seed {c.seed} done", flush=True)
+            what = "" if top1 is None else f": clip top-1 {top1:.3f}"
+            bar.write(f"  {describe(c)}{what} ({seconds:.1f} s)", file=sys.stdout)
 
     if pool is None:
         for _, fn, c, _ in jobs:
-            fn(c.to_dict())
-            report(c)
+            t = time.time()
+            report(c, fn(c.to_dict()), time.time() - t)
+        bar.close()
         return
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -217,14 +237,15 @@ def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
     while waiting or running:
         for job in [j for j in waiting if j[3] <= done][:max(0, n_workers - len(running))]:
             waiting.remove(job)
-            running[pool.submit(job[1], job[2].to_dict())] = job
+            running[pool.submit(job[1], job[2].to_dict())] = (job, time.time())
         check(bool(running), "egodistill sweep: runs wait for runs that are not planned")  # (a bug, not input)
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for f in finished:
-            f.result()  # a worker's error is raised here
-            d, _, c, _ = running.pop(f)
+            top1 = f.result()  # a worker's error is raised here
+            (d, _, c, _), t = running.pop(f)
             done.add(d)
-            report(c)
+            report(c, top1, time.time() - t)
+    bar.close()
 
 
 def _spread(configs: list[EgoDistillConfig]) -> list[EgoDistillConfig]:

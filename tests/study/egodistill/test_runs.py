@@ -111,13 +111,18 @@ def test_shared_models_are_the_missing_embedded_ones_only(models, quick_world):
     assert len(shared) == len(set(shared)) and set(shared) <= {image, base}
 
 
-def test_a_sweep_over_two_workers_trains_the_bits_of_one_process(models):
-    """The runs go to one pool of two processes; a run trained there equals the same run trained here."""
+def test_a_sweep_over_two_workers_trains_the_bits_of_one_process(models, capsys):
+    """The runs go to one pool of two processes, a line each as they finish; a run trained there equals
+    the same run trained here."""
     import torch
 
     configs = [variant(v, **{**TINY, "seed": 3}, **models) for v in ("egodistill", "visonly")]
-    swept = runs.sweep(configs, progress=False, n_workers=2)
+    swept = runs.sweep(configs, n_workers=2)
     assert all((runs.run_dir(c) / "results_test.json").exists() for c in configs)
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("  ")]
+    expected = [f"  {runs.describe(c)}: clip top-1 {r['student']['clip_top1']:.3f} (" for c, r in zip(configs, swept)]
+    assert sorted(x[:x.rindex("(") + 1] for x in lines) == sorted(expected)
+    assert runs.describe(configs[1]) == f"visonly, ego4d, 1 frame, teacher {models['teacher']}, seed 3"
     again = configs[1]
     weights = torch.load(runs.run_dir(again) / "student.pt", weights_only=False)["student"]
     import shutil
