@@ -201,7 +201,8 @@ def _plan(todo: Sequence[EgoDistillConfig]) -> list[tuple[Path, Callable, EgoDis
 
 
 def describe(c: EgoDistillConfig) -> str:
-    """One run in a few words, for progress lines: ``stage-1 visimu, ego4d_verbs, 1 frame, seed 0``."""
+    """One run in a few words, for progress lines: ``visimu, ego4d_verbs, 1 frame, seed 0`` (a teacher other
+    than the embedded VideoMAE is named; a stage-0 run says so and names its pre-training losses)."""
     name = f"stage-0 pre-training ({c.pretrain})" if c.stage == "pretrain" else f"{c.variant or 'custom'}"
     data = c.dataset_path or c.dataset
     teacher = "" if c.teacher == "embedded" else f", teacher {c.teacher}"
@@ -215,11 +216,15 @@ def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
     line per finished run (its student's clip top-1 on the test split, its seconds from start to end)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=len(jobs), desc="egodistill runs", disable=not progress, file=sys.stderr)
+    with tqdm(total=len(jobs), desc="egodistill runs", disable=not progress, file=sys.stderr) as bar:
+        _run_jobs(jobs, pool, n_workers, bar)
 
+
+def _run_jobs(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], pool, n_workers: int, bar) -> None:
+    """:func:`_schedule`'s loop, reporting each finished job on ``bar`` (a line each unless it is disabled)."""
     def report(c: EgoDistillConfig, top1: float | None, seconds: float) -> None:
         bar.update(1)
-        if progress:
+        if not bar.disable:
             what = "" if top1 is None else f": clip top-1 {top1:.3f}"
             bar.write(f"  {describe(c)}{what} ({seconds:.1f} s)", file=sys.stdout)
 
@@ -227,7 +232,6 @@ def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
         for _, fn, c, _ in jobs:
             t = time.time()
             report(c, fn(c.to_dict()), time.time() - t)
-        bar.close()
         return
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -245,7 +249,6 @@ def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
             (d, _, c, _), t = running.pop(f)
             done.add(d)
             report(c, top1, time.time() - t)
-    bar.close()
 
 
 def _spread(configs: list[EgoDistillConfig]) -> list[EgoDistillConfig]:
