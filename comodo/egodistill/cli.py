@@ -22,6 +22,7 @@ from pathlib import Path
 
 from comodo.egodistill.clips import FRAME_RULES
 from comodo.egodistill.config import LOSSES, PRETRAIN
+from comodo.errors import check
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +63,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--domain", action="append", default=None, metavar="NAME",
                    help="world domain (repeatable; default: the three verb domains)")
     c.add_argument("--seed", action="append", type=int, default=None, help="seed (repeatable; default: 0, 1, 2)")
+    c.add_argument("--num-epochs", type=int, default=None, help="stage 1's epochs (default: the study's)")
+    c.add_argument("--pretrain-epochs", type=int, default=None, help="stage 0's epochs (default: the study's)")
+    c.add_argument("--imu-width", type=int, default=None, help="f_M's channels (default: the study's)")
     c.add_argument("--out", default=None, help="write the table as JSON here")
     c.set_defaults(run=_claims)
 
@@ -169,6 +173,11 @@ def _claims(args: argparse.Namespace) -> int:
     from comodo.io import write_json
 
     overrides = {k: tuple(v) for k, v in (("domains", args.domain), ("seeds", args.seed)) if v}
+    for name in ("num_epochs", "pretrain_epochs", "imu_width"):
+        v = getattr(args, name)
+        check(v is None or v >= 1, f"--{name.replace('_', '-')} {v}: expected an integer ≥ 1")
+        if v is not None:
+            overrides[name] = v
     table = experiments.claims(experiments.settings(quick=args.quick, **overrides))
     if args.out:
         write_json(args.out, table)

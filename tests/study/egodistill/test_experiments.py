@@ -169,3 +169,26 @@ def test_rows_names_and_notebook_settings():
     assert ex.notebook_settings(False) == ex.settings(False)
     records = ex.records(pd.DataFrame({"a": [1.0, float("nan")], "b": [1, 2]}))
     assert records == [{"a": 1.0, "b": 1}, {"a": None, "b": 2}] and type(records[0]["b"]) is int
+
+
+def test_claims_cli_passes_the_budget_to_the_settings(monkeypatch, capsys):
+    from comodo.cli import main
+
+    seen = []
+    monkeypatch.setattr(ex, "claims", lambda s: seen.append(s) or {"claims": []})
+    assert main(["egodistill", "claims", "--quick", "--num-epochs", "3", "--pretrain-epochs", "4",
+                 "--imu-width", "8", "--seed", "5"]) == 0
+    (s,) = seen
+    assert (s.num_epochs, s.pretrain_epochs, s.imu_width, s.seeds, s.world_size) == (3, 4, 8, (5,), "quick")
+    assert main(["egodistill", "claims", "--quick"]) == 0
+    assert (seen[1].num_epochs, seen[1].imu_width) == (ex.settings(quick=True).num_epochs, S.imu_width)
+
+
+@pytest.mark.parametrize("flag", ["--num-epochs", "--pretrain-epochs", "--imu-width"])
+def test_claims_cli_refuses_a_budget_below_one(flag, monkeypatch, capsys):
+    from comodo.cli import main
+
+    monkeypatch.setattr(ex, "claims", lambda s: pytest.fail("claims ran with a nonsense budget"))
+    assert main(["egodistill", "claims", "--quick", flag, "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} 0: expected an integer ≥ 1" in err and err.count("\n") == 1
