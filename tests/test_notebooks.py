@@ -65,6 +65,25 @@ def test_notebook_source_is_clean(name):
     assert any(c.cell_type == "markdown" for c in nb.cells)
 
 
+@pytest.mark.parametrize("name", ["10_egodistill_cost", "11_egodistill_ablations", "12_egodistill_imu"])
+def test_egodistill_notebooks_take_the_budget(name):
+    """Each budget parameter is a field of the study's settings, documented with its default, and passed on."""
+    import re
+
+    from comodo.study.egodistill import experiments as ego
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    code = "".join(c.source for c in nb.cells if c.cell_type == "code")
+    full, quick = ego.settings(), ego.settings(quick=True)
+    for field in ("num_epochs", "pretrain_epochs", "imu_width"):
+        m = re.search(rf"^{field} = None +# None: (\d+)(?: \(quick: (\d+)\))?:", params, re.M)
+        assert m, f"{name}: no documented parameter {field}"
+        assert int(m[1]) == getattr(full, field)
+        assert int(m[2] or m[1]) == getattr(quick, field)
+        assert f"{field}={field}" in code and "experiments.notebook_settings(" in code
+
+
 @pytest.fixture(scope="session")
 def executed(tmp_path_factory):
     """Run all notebooks with quick=True once; returns (figures folder, executed notebooks folder)."""
