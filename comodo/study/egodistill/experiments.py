@@ -54,7 +54,9 @@ class EgoStudySettings:
     pretrain_epochs: int = 20
     learning_rate: float = 1e-3
     batch_size: int = 64
-    imu_width: int = 32  # f_M's channels: half the default's, a quarter of its training time on a CPU
+    # f_M's channels: a quarter of the default's 64; at 32 every reading of notebooks 10-12 was the same
+    # (README, EgoDistill's budget) and the IMU runs took 1.8x as long on a CPU
+    imu_width: int = 16
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
