@@ -35,7 +35,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import Clock, machine  # noqa: E402
+from bench_run import Clock, machine, restore  # noqa: E402
 
 WIDTHS = (32, 16)
 STAGES = ("stage 0", "stage 1")
@@ -66,11 +66,7 @@ def instrumented(clock: Clock):
     try:
         yield
     finally:
-        for owner, attr, original, inherited in reversed(patches):
-            if inherited:
-                delattr(owner, attr)
-            else:
-                setattr(owner, attr, original)
+        restore(patches)
 
 
 def configs(dataset: str, width: int):

@@ -134,11 +134,16 @@ def instrumented(clock: Clock):
     try:
         yield
     finally:
-        for owner, attr, original, inherited in reversed(patches):
-            if inherited:
-                delattr(owner, attr)
-            else:
-                setattr(owner, attr, original)
+        restore(patches)
+
+
+def restore(patches: list) -> None:
+    """Undo :meth:`Clock.wrap`'s patches, the last first."""
+    for owner, attr, original, inherited in reversed(patches):
+        if inherited:
+            delattr(owner, attr)
+        else:
+            setattr(owner, attr, original)
 
 
 def time_imports(repeats: int = 2) -> float:
