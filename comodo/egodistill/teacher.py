@@ -93,13 +93,14 @@ class TeacherFinetuneConfig:
         return c
 
 
-def _base(c: TeacherFinetuneConfig, progress: bool) -> tuple[Path, str, str]:
-    """``(folder, name, fingerprint)`` of the base checkpoint."""
+def _base(c: TeacherFinetuneConfig, progress: bool, build: bool = True) -> tuple[Path, str, str]:
+    """``(folder, name, fingerprint)`` of the base checkpoint; an embedded base is pre-trained first if
+    missing, unless ``build`` is False (its folder's name is its fingerprint: only naming needs no weights)."""
     if c.base in EMBEDDED_BASES:
-        from comodo.teacher.pretrain import embedded_config, pretrain_teacher
+        from comodo.teacher.pretrain import embedded_config, pretrain_teacher, teacher_dir
 
         config = embedded_config(c.world_size, c.world_seed, architecture=EMBEDDED_BASES[c.base])
-        path = pretrain_teacher(config, verbose=progress)
+        path = pretrain_teacher(config, verbose=progress) if build else teacher_dir(config)
         return path, c.base, path.name  # the embedded teacher's folder is keyed by its world and settings
     from comodo.data.identity import folder_identity
     from comodo.encoders.hub import checkpoint_name, resolve_checkpoint
@@ -134,9 +135,10 @@ def _key(c: TeacherFinetuneConfig, base_fp: str, spec, clips: dict[str, list[Sam
 
 
 def teacher_dir(config: TeacherFinetuneConfig, progress: bool = False) -> Path:
-    """The default folder of a fine-tuned teacher: ``<cache>/egodistill/teachers/<base>-<dataset>-<key>``."""
+    """The default folder of a fine-tuned teacher: ``<cache>/egodistill/teachers/<base>-<dataset>-<key>``
+    (named only: an embedded base that is not pre-trained yet is not trained for it)."""
     c = config.resolved()
-    _, name, fp = _base(c, progress)
+    _, name, fp = _base(c, progress, build=False)
     spec, clips, _ = _data(c)
     return cache_root() / "egodistill" / "teachers" / f"{name}-{c.dataset}-{_key(c, fp, spec, clips)}"
 

@@ -61,7 +61,9 @@ Latency protocol per batch size: ``warmup`` runs, then ``repeats`` timed runs, m
 defaults (``None``) both adapt to ``time_budget_s``: one warm-up run, skipped when one run is predicted
 (from the per-clip time at the smallest batch) to take longer than the budget — the kernels are warm from
 the smaller batch then; timed runs until the budget is spent, at least 3 when one run fits in the budget,
-else 1, at most ``MAX_REPEATS``. Every result records the runs actually made and every timing.
+else 1, at most ``MAX_REPEATS``. With no warm-up run planned (``warmup=0``) at the smallest batch, the
+FLOP count's forward just before stands in for it and for its prediction: a model slower than the budget
+is timed once. Every result records the runs actually made and every timing.
 """
 
 from __future__ import annotations
@@ -469,9 +471,13 @@ def measure(model_name: str, batch_sizes: Iterable[int] = (1, 32), repeats: int 
         per_clip_s: float | None = None
         for b in batches:
             x = make_input(b)
-            timing = time_batch(module, x, warmup=_per_batch(warmup, b), repeats=_per_batch(repeats, b),
-                                time_budget_s=time_budget_s, min_repeats=min_repeats,
-                                predicted_s=None if per_clip_s is None else per_clip_s * b)
+            warm = _per_batch(warmup, b)
+            # what one run will take: the batch before's, else (no warm-up planned) the FLOP count's forward,
+            # which then stands in for the warm-up (an upper bound: counting adds its own overhead)
+            predicted = (per_clip_s * b if per_clip_s is not None
+                         else flop_s * b if flops and warm == 0 else None)
+            timing = time_batch(module, x, warmup=warm, repeats=_per_batch(repeats, b),
+                                time_budget_s=time_budget_s, min_repeats=min_repeats, predicted_s=predicted)
             latency[str(b)] = timing
             if per_clip_s is None:
                 per_clip_s = timing["ms_per_clip"] / 1000

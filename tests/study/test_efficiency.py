@@ -149,6 +149,17 @@ def test_measure_records_threads_and_restores_them(linear_model):
     assert r["not_measured"] == {"32": "too slow"}
 
 
+def test_no_warmup_times_a_slow_model_once_after_its_flop_count(linear_model):
+    """The study plan's teachers (warm-up 0): the FLOP count's forward is the warm-up and the prediction, so a
+    run longer than the budget is timed once; without the count (nothing predicts it) three times."""
+    r = measure(linear_model, batch_sizes=(1,), threads=1, warmup=0, time_budget_s=0.0)
+    assert r["latency"]["1"]["warmup_runs"] == 0 and r["latency"]["1"]["runs"] == 1
+    r = measure(linear_model, batch_sizes=(1,), threads=1, warmup=0, time_budget_s=0.0, flops=False)
+    assert r["latency"]["1"]["warmup_runs"] == 0 and r["latency"]["1"]["runs"] == 3
+    r = measure(linear_model, batch_sizes=(1,), threads=1, warmup=0, time_budget_s=60.0)  # fast: the budget's runs
+    assert r["latency"]["1"]["runs"] == MAX_REPEATS
+
+
 def test_adaptive_protocol_skips_warmup_and_repeats_for_slow_runs(linear_model):
     r = measure(linear_model, batch_sizes=(1, 8), threads=1, time_budget_s=0.0)  # every run is "slow"
     assert r["latency"]["1"]["warmup_runs"] == 1 and r["latency"]["1"]["runs"] == 1

@@ -120,11 +120,6 @@ def _job(config: dict) -> float:
     return result(EgoDistillConfig.from_dict(config))["student"]["clip_top1"]
 
 
-def _map(fn, items: list, pool):
-    """``fn(item)`` for every item, in order, in ``pool`` (in this process if None)."""
-    return map(fn, items) if pool is None else pool.map(fn, items)
-
-
 def _run_job(config: dict) -> None:
     """Worker: one run trained (a stage 0 that runs start from: nothing to evaluate)."""
     run(EgoDistillConfig.from_dict(config))
@@ -142,30 +137,39 @@ def _shared_job(config) -> None:
         pretrain_teacher(config, verbose=False)
 
 
-def _shared_models(configs: Sequence[EgoDistillConfig]) -> list:
-    """The pre-training configs of what :func:`_shared_job` has to build for ``configs``: each missing
-    embedded image encoder and embedded teacher base (the TimeSformer one; the VideoMAE one is COMODO's
-    teacher), once."""
+def _shared_of(c: EgoDistillConfig) -> dict:
+    """``{pre-training config: folder}`` of the embedded models run ``c`` reads that several runs share:
+    the embedded image encoder f_I and the embedded teacher base (the TimeSformer one; the VideoMAE one
+    is COMODO's teacher, there before any EgoDistill run)."""
     from comodo.egodistill.image import image_encoder_dir, pretrain_config
     from comodo.teacher.pretrain import embedded_config, teacher_dir
 
     folders: dict = {}
-    for c in configs:
-        if c.image_ckpt == "embedded":
-            image = pretrain_config(c.world_size, c.world_seed)
-            folders[image] = image_encoder_dir(image)
-        if c.teacher in EMBEDDED_BASES:
-            base = embedded_config(c.world_size, c.world_seed, architecture=EMBEDDED_BASES[c.teacher])
-            folders[base] = teacher_dir(base)
-    return [config for config, folder in folders.items() if not (folder / "pretrain.json").exists()]
+    if c.image_ckpt == "embedded":
+        image = pretrain_config(c.world_size, c.world_seed)
+        folders[image] = image_encoder_dir(image)
+    if c.teacher in EMBEDDED_BASES:
+        base = embedded_config(c.world_size, c.world_seed, architecture=EMBEDDED_BASES[c.teacher])
+        folders[base] = teacher_dir(base)
+    return folders
 
 
-def _plan(todo: Sequence[EgoDistillConfig]) -> list[tuple[Path, Callable, EgoDistillConfig, set[Path]]]:
-    """The jobs of ``todo``'s runs, (run folder, job, config, the run folders it waits for), in the order
-    they are started when several are ready: one run per dataset and teacher (:func:`_spread`), which
-    fine-tunes that teacher and fills the caches of frame features and teacher outputs the others read,
-    and trains its own stage 0; then every stage-0 run the others start from; then the rest. A run
-    waits for the first run of its dataset and teacher and for its stage 0; each folder is one job."""
+def _shared_models(configs: Sequence[EgoDistillConfig]) -> dict:
+    """``{pre-training config: folder}`` of what :func:`_shared_job` has to build for ``configs``: each
+    missing model of :func:`_shared_of`, once."""
+    folders = {k: v for c in configs for k, v in _shared_of(c).items()}
+    return {config: folder for config, folder in folders.items() if not (folder / "pretrain.json").exists()}
+
+
+def _plan(todo: Sequence[EgoDistillConfig], shared: dict | None = None) -> list[tuple[Path, Callable, object, set[Path]]]:
+    """The jobs of ``todo``'s runs, (folder, job, config, the folders it waits for), in the order they
+    are started when several are ready: the shared models to build (``shared``, default
+    :func:`_shared_models` of ``todo``: ``{pre-training config: folder}``); one run per dataset and
+    teacher (:func:`_spread`), which fine-tunes that teacher and fills the caches of frame features and
+    teacher outputs the others read, and trains its own stage 0; then every stage-0 run the others start
+    from; then the rest. The first run of a dataset and teacher waits for the shared models it reads
+    (so the VideoMAE teacher's runs start while the TimeSformer base pre-trains); every other run waits
+    for that first run and for its stage 0; each folder is one job."""
     def group(c: EgoDistillConfig) -> tuple:
         return c.dataset, c.dataset_path, c.world_size, c.world_seed, c.teacher, c.image_ckpt
 
@@ -196,20 +200,27 @@ def _plan(todo: Sequence[EgoDistillConfig]) -> list[tuple[Path, Callable, EgoDis
                     stage0.setdefault(s0_dir, (s0_dir, _run_job, s0, {first[group(c)]}))
         rest.append((d, _job, c, waits))
     needed = {w for *_, waits in rest for w in waits}
-    return ([(run_dir(c), _job, c, set()) for c in firsts] + list(stage0.values())
+    shared = _shared_models(todo) if shared is None else shared
+    building = set(shared.values())
+    return ([(folder, _shared_job, config, set()) for config, folder in shared.items()]
+            + [(run_dir(c), _job, c, set(_shared_of(c).values()) & building) for c in firsts] + list(stage0.values())
             + [j for j in rest if j[0] in needed] + [j for j in rest if j[0] not in needed])
 
 
 def describe(c: EgoDistillConfig) -> str:
     """One run in a few words, for progress lines: ``visimu, ego4d_verbs, 1 frame, seed 0`` (a teacher other
-    than the embedded VideoMAE is named; a stage-0 run says so and names its pre-training losses)."""
+    than the embedded VideoMAE is named; a stage-0 run says so and names its pre-training losses); a shared
+    model by what it is: ``embedded image encoder f_I (resnet, default world)``."""
+    if not isinstance(c, EgoDistillConfig):
+        what = "image encoder f_I (resnet" if hasattr(c, "hidden_sizes") else f"teacher base ({c.architecture}"
+        return f"embedded {what}, {c.size} world), pre-trained once for the runs that read it"
     name = f"stage-0 pre-training ({c.pretrain})" if c.stage == "pretrain" else f"{c.variant or 'custom'}"
     data = c.dataset_path or c.dataset
     teacher = "" if c.teacher == "embedded" else f", teacher {c.teacher}"
     return f"{name}, {data}, {c.frames} frame{'s' if c.frames > 1 else ''}{teacher}, seed {c.seed}"
 
 
-def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], pool, n_workers: int,
+def _schedule(jobs: list[tuple[Path, Callable, object, set[Path]]], pool, n_workers: int,
               progress: bool) -> None:
     """Run :func:`_plan`'s jobs: on every free worker the first job in the list whose runs are done (in
     this process, in the list's order, if ``pool`` is None); with ``progress``, a bar on stderr and a
@@ -220,9 +231,9 @@ def _schedule(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
         _run_jobs(jobs, pool, n_workers, bar)
 
 
-def _run_jobs(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], pool, n_workers: int, bar) -> None:
+def _run_jobs(jobs: list[tuple[Path, Callable, object, set[Path]]], pool, n_workers: int, bar) -> None:
     """:func:`_schedule`'s loop, reporting each finished job on ``bar`` (a line each unless it is disabled)."""
-    def report(c: EgoDistillConfig, top1: float | None, seconds: float) -> None:
+    def report(c, top1: float | None, seconds: float) -> None:
         bar.update(1)
         if not bar.disable:
             what = "" if top1 is None else f": clip top-1 {top1:.3f}"
@@ -231,7 +242,7 @@ def _run_jobs(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
     if pool is None:
         for _, fn, c, _ in jobs:
             t = time.time()
-            report(c, fn(c.to_dict()), time.time() - t)
+            report(c, fn(_argument(c)), time.time() - t)
         return
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -241,7 +252,7 @@ def _run_jobs(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
     while waiting or running:
         for job in [j for j in waiting if j[3] <= done][:max(0, n_workers - len(running))]:
             waiting.remove(job)
-            running[pool.submit(job[1], job[2].to_dict())] = (job, time.time())
+            running[pool.submit(job[1], _argument(job[2]))] = (job, time.time())
         check(bool(running), "egodistill sweep: runs wait for runs that are not planned")  # (a bug, not input)
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for f in finished:
@@ -249,6 +260,11 @@ def _run_jobs(jobs: list[tuple[Path, Callable, EgoDistillConfig, set[Path]]], po
             (d, _, c, _), t = running.pop(f)
             done.add(d)
             report(c, top1, time.time() - t)
+
+
+def _argument(c):
+    """What a job is passed: a run's config as a dict, a shared model's pre-training config as it is."""
+    return c.to_dict() if isinstance(c, EgoDistillConfig) else c
 
 
 def _spread(configs: list[EgoDistillConfig]) -> list[EgoDistillConfig]:
@@ -265,13 +281,13 @@ def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers:
           pool=None) -> list[dict]:
     """Every config trained (or read) and evaluated; results in order.
 
-    First the worlds the configs read (each generated by its own two processes), then, side by side
-    over :func:`comodo.study.comodo.runs.workers` processes, the models several runs share (the embedded
-    image encoder, the embedded teacher bases); then the runs over the same processes, each as soon as
-    what it reads is there (:func:`_plan`): first one run per dataset and teacher (it fine-tunes the
-    teacher and fills the frame and teacher-output caches the others read; spread so that runs started
-    together read different datasets), then every stage-0 run the others start from (each once), then
-    the rest. Everything trains on one thread whichever process runs it, so the bytes do not depend on
+    First the worlds the configs read (each generated by its own two processes), then, over
+    :func:`comodo.study.comodo.runs.workers` processes, every job as soon as what it reads is there
+    (:func:`_plan`): the models several runs share (the embedded image encoder, the embedded teacher
+    bases), one run per dataset and teacher (it fine-tunes the teacher and fills the frame and
+    teacher-output caches the others read; spread so that runs started together read different
+    datasets; it waits only for the shared models it reads), then every stage-0 run the others start
+    from (each once), then the rest. Everything trains on one thread whichever process runs it, so the bytes do not depend on
     the order or the number of processes. ``pool``: a :func:`comodo.study.comodo.runs.worker_pool` of
     ``n_workers`` processes to use instead of starting one.
     """
@@ -283,7 +299,6 @@ def sweep(configs: Sequence[EgoDistillConfig], progress: bool = True, n_workers:
     for key in dict.fromkeys((c.dataset, c.world_size, c.world_seed) for c in configs if c.dataset_path is None):
         resolve_spec(key[0], world_size=key[1], world_seed=key[2])  # generated if missing
     with contextlib.nullcontext(pool) if pool is not None else runs.worker_pool(n_workers) as pool:
-        list(_map(_shared_job, _shared_models(configs), pool))
         _schedule(_plan([c for c in configs if not (run_dir(c) / "results_test.json").exists()]), pool, n_workers,
                   progress)
     return [result(c) for c in configs]

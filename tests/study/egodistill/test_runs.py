@@ -97,18 +97,39 @@ def test_plan_starts_each_run_after_what_it_reads(models):
     assert waits[runs.run_dir(plain)] == {runs.run_dir(full)}
 
 
+def test_plan_builds_the_shared_models_first_and_only_the_runs_that_read_them_wait(models):
+    """A shared model is a job of the plan, not a barrier: a first run that reads no embedded model starts
+    at once, one that reads the embedded f_I waits for it, and the runs after a first wait for the first."""
+    from comodo.egodistill.image import image_encoder_dir, pretrain_config
+
+    image = pretrain_config("quick", 0)
+    folder = image_encoder_dir(image)
+    embedded = {**TINY, "seed": 5, "teacher": models["teacher"], "image_ckpt": "embedded"}
+    first, after = variant("egodistill", **embedded), variant("visonly", **embedded)
+    own = variant("egodistill", **{**TINY, "seed": 5}, **models)  # a folder f_I: another group, nothing shared
+    jobs = runs._plan([first, after, own], shared={image: folder})
+    assert jobs[0] == (folder, runs._shared_job, image, set())
+    waits = {d: w for d, _, _, w in jobs}
+    assert waits[runs.run_dir(first)] == {folder} and waits[runs.run_dir(own)] == set()
+    assert waits[runs.run_dir(after)] == {runs.run_dir(first)}
+    assert all(w <= {d for d, *_ in jobs[:i]} for i, (*_, w) in enumerate(jobs))
+    assert runs._plan([first, after, own], shared={})[0][0] == runs.run_dir(first)  # built: no job, no wait
+    assert runs.describe(image) == "embedded image encoder f_I (resnet, quick world), pre-trained once for the runs that read it"
+
+
 def test_shared_models_are_the_missing_embedded_ones_only(models, quick_world):
     from comodo.egodistill.image import image_encoder_dir, pretrain_config
     from comodo.teacher.pretrain import embedded_config, teacher_dir
 
     local = variant("egodistill", **TINY, **models)
-    assert runs._shared_models([local]) == []  # a folder teacher and image encoder: nothing to pre-train
+    assert runs._shared_models([local]) == {}  # a folder teacher and image encoder: nothing to pre-train
     embedded = variant("egodistill", **{**TINY, "teacher": "embedded-timesformer", "image_ckpt": "embedded"})
     shared = runs._shared_models([embedded, embedded])
     image, base = pretrain_config("quick", 0), embedded_config("quick", 0, architecture="timesformer")
     assert (image in shared) == (not (image_encoder_dir(image) / "pretrain.json").exists())
     assert (base in shared) == (not (teacher_dir(base) / "pretrain.json").exists())
     assert len(shared) == len(set(shared)) and set(shared) <= {image, base}
+    assert all(shared[c] == (image_encoder_dir(c) if c == image else teacher_dir(c)) for c in shared)
 
 
 def test_a_sweep_over_two_workers_trains_the_bits_of_one_process(models, capsys):
