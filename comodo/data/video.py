@@ -21,6 +21,12 @@ from comodo.io import atomic_path
 
 # What PyAV raises for unreadable input (FFmpegError subclasses OSError/ValueError on some builds).
 _DECODE_ERRORS = (av.error.FFmpegError, OSError, ValueError, EOFError)
+# Threads of the YUV → RGB conversion of each decoded frame (swscale). PyAV's default, 0, starts as many
+# as the machine has cores for every frame: for the world's 64×64 frames that is a few thread hand-offs a
+# frame, and where the other cores are busy (the study's workers, DataLoader workers, torchrun) each
+# hand-off waits for a core: decoding beside one busy process on 2 cores took 8× its CPU time
+# (`benchmarks/bench_decode.py`). One thread gives the same pixels (tested).
+RGB_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -244,7 +250,7 @@ def _decode(
         frames = _chain(head, frames)
     for frame in frames:
         if need is None or index in need:
-            out[index] = frame.to_ndarray(format="rgb24")
+            out[index] = frame.to_ndarray(format="rgb24", threads=RGB_THREADS)
         if last is not None and index >= last:
             break
         index += 1

@@ -41,6 +41,23 @@ def test_chosen_indices_any_order_with_repeats(ramp_mp4):
     assert read_frames(ramp_mp4, []).shape == (0, 32, 32, 3)
 
 
+def test_rgb_on_one_thread_gives_the_pixels_of_pyavs_threaded_default(tmp_path):
+    """The YUV → RGB conversion runs on one thread (``RGB_THREADS``: no per-frame thread hand-offs on a busy
+    CPU); its pixels equal PyAV's default, one thread per core, on frames with detail in every row."""
+    from comodo.data import video
+
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 256, (12, 8, 12, 3), dtype=np.uint8)
+    frames = blocks.repeat(8, axis=1).repeat(8, axis=2)  # (12, 64, 96, 3): 8×8 tiles of random colours
+    path = tmp_path / "noise.mp4"
+    write_video(path, frames, fps=10)
+    with av.open(str(path)) as container:
+        default = np.stack([f.to_ndarray(format="rgb24", threads=0) for f in container.decode(video=0)])
+    assert video.RGB_THREADS == 1
+    np.testing.assert_array_equal(read_frames(path), default)
+    assert np.abs(read_frames(path).astype(int) - frames).mean() < 10  # the tiles survived encoding
+
+
 def test_fractional_fps(tmp_path):
     path = tmp_path / "ntsc.mp4"
     write_video(path, _ramp(30), fps=29.97)
