@@ -212,7 +212,9 @@ def describe(c: EgoDistillConfig) -> str:
     than the embedded VideoMAE is named; a stage-0 run says so and names its pre-training losses); a shared
     model by what it is: ``embedded image encoder f_I (resnet, default world)``."""
     if not isinstance(c, EgoDistillConfig):
-        what = "image encoder f_I (resnet" if hasattr(c, "hidden_sizes") else f"teacher base ({c.architecture}"
+        from comodo.egodistill.image import ImagePretrainConfig
+
+        what = "image encoder f_I (resnet" if isinstance(c, ImagePretrainConfig) else f"teacher base ({c.architecture}"
         return f"embedded {what}, {c.size} world), pre-trained once for the runs that read it"
     name = f"stage-0 pre-training ({c.pretrain})" if c.stage == "pretrain" else f"{c.variant or 'custom'}"
     data = c.dataset_path or c.dataset
