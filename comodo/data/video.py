@@ -24,8 +24,8 @@ _DECODE_ERRORS = (av.error.FFmpegError, OSError, ValueError, EOFError)
 # Threads of the YUV → RGB conversion of each decoded frame (swscale). PyAV's default, 0, starts as many
 # as the machine has cores for every frame: for the world's 64×64 frames that is a few thread hand-offs a
 # frame, and where the other cores are busy (the study's workers, DataLoader workers, torchrun) each
-# hand-off waits for a core: decoding beside one busy process on 2 cores took 8× its CPU time
-# (`benchmarks/bench_decode.py`). One thread gives the same pixels (tested).
+# hand-off waits for a core: beside one busy process on 2 cores, decoding took 3.96× the time it takes on
+# one thread, and 2.36× alone (`benchmarks/bench_decode.py`). One thread gives the same pixels (tested).
 RGB_THREADS = 1
 
 

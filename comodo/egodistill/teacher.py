@@ -134,11 +134,11 @@ def _key(c: TeacherFinetuneConfig, base_fp: str, spec, clips: dict[str, list[Sam
     return stable_hash({"config": settings, "base": base_fp, "data": data})
 
 
-def teacher_dir(config: TeacherFinetuneConfig, progress: bool = False) -> Path:
+def teacher_dir(config: TeacherFinetuneConfig) -> Path:
     """The default folder of a fine-tuned teacher: ``<cache>/egodistill/teachers/<base>-<dataset>-<key>``
     (named only: an embedded base that is not pre-trained yet is not trained for it)."""
     c = config.resolved()
-    _, name, fp = _base(c, progress, build=False)
+    _, name, fp = _base(c, progress=False, build=False)
     spec, clips, _ = _data(c)
     return cache_root() / "egodistill" / "teachers" / f"{name}-{c.dataset}-{_key(c, fp, spec, clips)}"
 

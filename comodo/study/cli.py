@@ -28,6 +28,7 @@ Each notebook can also be run on its own, e.g.::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     figures = (args.figures or (build / "figures" if args.quick else ROOT / "figures")).resolve()
     out = (args.out or build / "notebooks").resolve()
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
+    t0, idle0 = time.time(), idle_seconds()
     steps = prepare_and_train(bool(args.quick), train=not args.only)
     t = time.time()
     seconds = _notebooks(books, out, bool(args.quick), str(figures), side_by_side=not args.only)
@@ -192,7 +193,25 @@ def run(args: argparse.Namespace) -> int:
     for name, sec in steps:
         print(f"  {name:<{width}}  {sec:6.0f} s")
     print(f"  {'comodo study':<{width}}  {total:6.0f} s ({total / 60:.1f} min)", flush=True)
+    idle = idle_seconds()
+    if idle is not None and idle0 is not None:
+        print(f"  {idle_line(total, idle - idle0, os.cpu_count() or 1)}", flush=True)
     return 0
+
+
+def idle_seconds() -> float | None:
+    """Seconds the machine's cores have been idle since boot, all cores summed (psutil, what ``vmstat``'s
+    ``id`` column reads); None without psutil (``make install`` installs it)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return float(psutil.cpu_times().idle)
+
+
+def idle_line(wall_s: float, idle_s: float, cores: int) -> str:
+    """``cores idle 484 of 5,192 core-seconds (2 cores × 2,596 s, machine-wide)``."""
+    return f"cores idle {idle_s:,.0f} of {cores * wall_s:,.0f} core-seconds ({cores} cores × {wall_s:,.0f} s, machine-wide)"
 
 
 def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
