@@ -23,6 +23,7 @@ import stat
 from pathlib import Path
 from typing import Sequence
 
+from comodo.data.reuse import kept
 from comodo.data.spec import Sample
 from comodo.errors import ComodoError, check
 from comodo.io import stable_hash
@@ -58,10 +59,17 @@ def samples_identity(samples: Sequence[Sample], root: Path, video: bool = True, 
     label, plus the :func:`file_identity` of its video (``video=True``) and/or IMU file
     (``imu=True``). Each file is stat'ed once however many windows share it.
 
+    Inside :func:`comodo.data.reuse.reuse` it is computed once per samples, root and files asked for (a
+    worker's runs key their caches with the same splits again and again).
+
     Raises:
         ComodoError: a sample without a video when ``video=True``; a missing or unreadable file.
     """
-    root = Path(root)
+    return kept(("identity", tuple(samples), str(root), bool(video), bool(imu)),
+                lambda: _samples_identity(samples, Path(root), video, imu))
+
+
+def _samples_identity(samples: Sequence[Sample], root: Path, video: bool, imu: bool) -> str:
     seen: dict[Path, dict] = {}
 
     def ident(path: Path, what: str) -> dict:

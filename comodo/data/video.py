@@ -16,6 +16,7 @@ from typing import Iterator, Sequence
 import av
 import numpy as np
 
+from comodo.data.reuse import kept
 from comodo.errors import ComodoError, check
 from comodo.io import atomic_path
 
@@ -91,7 +92,12 @@ def write_video(
 
 
 def probe_video(path: str | Path) -> VideoInfo:
-    """Frame count, rate (Hz), duration (s), and frame size of a video, without decoding it."""
+    """Frame count, rate (Hz), duration (s), and frame size of a video, without decoding it (once per
+    file inside :func:`comodo.data.reuse.reuse`: a worker's runs open the same videos for their lengths)."""
+    return kept(("probe", str(path)), lambda: _probe(path))
+
+
+def _probe(path: str | Path) -> VideoInfo:
     path = _existing(path)
     try:
         with av.open(str(path)) as container:

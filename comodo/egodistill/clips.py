@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from comodo.data import DataSpec, Sample, frame_range, load_split, probe_video, read_imu, resample
+from comodo.data.reuse import active, kept, spec_key
 from comodo.errors import check, is_integer, is_positive_number
 
 FRAME_RULES = ("uniform", "random", "first", "last", "center")
@@ -46,13 +47,22 @@ def load_clips(spec: DataSpec, split: str, clip_s: float = 2.0) -> list[Sample]:
 
     Returns:
         clips as :class:`Sample` (``uid`` = video, ``window`` = clip index in it, span in seconds).
+
+    Inside :func:`comodo.data.reuse.reuse` (a sweep's worker) a split's clips are listed once: a run
+    asks for them a dozen times (its teacher's key, its stages, its evaluation), each time opening
+    every video of the split to read its length.
     """
     check_clip_settings(clip_s)
     clip_s = float(clip_s)
     cut = dataclasses.replace(spec, window_s=clip_s)  # re-validated: a clip under one IMU sample is an error
+    return list(kept(("clips", spec_key(cut), split), lambda: _cut_clips(cut, split, clip_s)))
+
+
+def _cut_clips(cut: DataSpec, split: str, clip_s: float) -> list[Sample]:
+    """:func:`load_clips` without keeping: ``cut`` is the spec with ``window_s = clip_s``."""
     clips: list[Sample] = []
     for s in load_split(cut, split):
-        check(s.video_path is not None, f"sample {s.key} of {spec.root}/{split}.txt: no video; EgoDistill "
+        check(s.video_path is not None, f"sample {s.key} of {cut.root}/{split}.txt: no video; EgoDistill "
                                         f"needs the clip's frames")
         info = probe_video(s.video_path)  # a missing or corrupt video fails here, naming the file
         span = min(s.end_s, info.duration_s) - s.start_s
@@ -89,8 +99,14 @@ def clip_imu(spec: DataSpec, clip: Sample, length: int = IMU_LENGTH) -> np.ndarr
 
 
 def clip_imus(spec: DataSpec, clips: Sequence[Sample], length: int = IMU_LENGTH) -> np.ndarray:
-    """(N, C, length) float32: :func:`clip_imu` of every clip."""
-    return np.stack([clip_imu(spec, c, length) for c in clips]).astype(np.float32)
+    """(N, C, length) float32: :func:`clip_imu` of every clip (read once inside
+    :func:`comodo.data.reuse.reuse`; a copy is returned)."""
+    def read() -> np.ndarray:
+        return np.stack([clip_imu(spec, c, length) for c in clips]).astype(np.float32)
+
+    if not active():
+        return read()
+    return kept(("clip_imus", spec_key(spec), tuple(clips), int(length)), read).copy()
 
 
 def clip_frames_range(clip: Sample, fps: float, n_frames: int) -> tuple[int, int]:

@@ -65,13 +65,17 @@ def embedded_teacher_config(config: EgoDistillConfig):
 
 
 def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = False):
-    """``(teacher, image_encoder)``: the frozen Ω and f_I of a run."""
+    """``(teacher, image_encoder)``: the frozen Ω and f_I of a run (inside :func:`comodo.data.reuse.reuse`,
+    a sweep's worker, each is loaded once and shared by its runs: frozen, nothing a run does changes it)."""
+    from comodo.data.reuse import kept
     from comodo.egodistill.image import load_image_encoder
     from comodo.egodistill.teacher import VideoClassifier
 
-    teacher = VideoClassifier(teacher_path(config, progress), device=device)
-    image = load_image_encoder(config.image_ckpt, world_size=config.world_size, world_seed=config.world_seed,
-                               device=device, verbose=progress)
+    path = teacher_path(config, progress)
+    teacher = kept(("teacher", path, str(device)), lambda: VideoClassifier(path, device=device))
+    image = kept(("image", config.image_ckpt, config.world_size, config.world_seed, str(device)),
+                 lambda: load_image_encoder(config.image_ckpt, world_size=config.world_size,
+                                            world_seed=config.world_seed, device=device, verbose=progress))
     return teacher, image
 
 

@@ -1,70 +1,27 @@
 """What a run trains and evaluates on: the dataset, its IMU windows as tensors, and the teacher.
 
-Inside :func:`reuse` (what a sweep's worker process runs its jobs in), a split listed or a set of IMU
-windows read is kept in memory and handed to the next run that asks for the same
+Inside :func:`~comodo.data.reuse.reuse` (what a sweep's worker process runs its jobs in), a split listed
+or a set of IMU windows read is kept in memory and handed to the next run that asks for the same
 thing: a worker trains and evaluates dozens of runs on the same three domains.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from comodo.data import DataSpec, Sample, read_imu, resample
+from comodo.data.reuse import active, kept, reuse, reuse_in_process, spec_key  # noqa: F401  (re-exported)
 from comodo.errors import ComodoError, check
-
-
-_REUSED: dict | None = None  # what reuse() keeps: key -> value; None outside reuse()
-
-
-@contextlib.contextmanager
-def reuse() -> Iterator[None]:
-    """Inside the block, :func:`samples_of` and :func:`imu_windows` read each thing once and return
-    the kept value (a new list; a copy of the array) when asked again.
-
-    Values are keyed by everything the functions take (the resolved :class:`DataSpec`, the split or
-    the samples, the window length and resampling), not by the files' contents: nothing
-    the runs read may change on disk inside the block (a sweep's run keys are computed, from the
-    files, before it starts). Outside the block every call reads the files again.
-    """
-    global _REUSED
-    outer = _REUSED
-    _REUSED = {} if outer is None else outer
-    try:
-        yield
-    finally:
-        _REUSED = outer
-
-
-def reuse_in_process() -> None:
-    """:func:`reuse` for the rest of this process (a sweep's worker process calls it when it starts)."""
-    global _REUSED
-    if _REUSED is None:
-        _REUSED = {}
-
-
-def _kept(key: tuple, compute):
-    """``compute()``, or inside :func:`reuse` the value kept under ``key``."""
-    if _REUSED is None:
-        return compute()
-    if key not in _REUSED:
-        _REUSED[key] = compute()
-    return _REUSED[key]
-
-
-def _spec_key(spec: DataSpec) -> tuple:
-    return tuple(dataclasses.astuple(spec))
 
 
 def samples_of(spec: DataSpec, split: str) -> list[Sample]:
     """:func:`comodo.data.load_split` (kept inside :func:`reuse`)."""
     from comodo.data import load_split
 
-    return list(_kept(("split", _spec_key(spec), split), lambda: load_split(spec, split)))
+    return list(kept(("split", spec_key(spec), split), lambda: load_split(spec, split)))
 
 
 def resolve_spec(dataset: str, dataset_path: str | None = None, layout: str | None = None,
@@ -108,9 +65,9 @@ def imu_windows(spec: DataSpec, samples: Sequence[Sample], length: int, method: 
     def read() -> np.ndarray:
         return np.stack([resample(read_imu(spec, s), length, method) for s in samples]).astype(np.float32)
 
-    if _REUSED is None:
+    if not active():
         return read()
-    return _kept(("imu", _spec_key(spec), tuple(samples), int(length), method), read).copy()
+    return kept(("imu", spec_key(spec), tuple(samples), int(length), method), read).copy()
 
 
 def labels_of(samples: Sequence[Sample]) -> np.ndarray:

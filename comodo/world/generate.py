@@ -125,6 +125,14 @@ def plan(spec: DomainSpec, size: str, seed: int) -> list[Clip]:
 
 def _make_clip(job: tuple[DomainSpec, Clip, int, str]) -> None:
     spec, clip, seed, root = job
+    imu, scene, position, euler, fov = clip_content(spec, clip, seed)
+    frames = render(scene, position, euler, spec.size_px, spec.size_px, fov)
+    _write_clip(spec, clip, Path(root), imu, frames)
+
+
+def clip_content(spec: DomainSpec, clip: Clip, seed: int):
+    """What a clip is made of before it is rendered: ``(imu (6, T), scene, camera positions (F, 3),
+    camera euler angles (F, 3), field of view in degrees)``, all drawn from the clip's own generator."""
     rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), 1, clip.index])
     names = spec.labels[clip.label]
     activity = ACTIVITIES[names[int(rng.integers(len(names)))]]
@@ -140,8 +148,7 @@ def _make_clip(job: tuple[DomainSpec, Clip, int, str]) -> None:
     cam = traj.at(np.arange(n_frames) / spec.video_fps)
     scene, local = build_scene(activity, place, cam, spec.palette, rng)
     fov = float(rng.uniform(*spec.fov_deg))
-    frames = render(scene, local.position, local.euler, spec.size_px, spec.size_px, fov)
-    _write_clip(spec, clip, Path(root), imu, frames)
+    return imu, scene, local.position, local.euler, fov
 
 
 def _write_clip(spec: DomainSpec, clip: Clip, root: Path, imu: np.ndarray, frames: np.ndarray) -> None:

@@ -13,6 +13,7 @@ from comodo.egodistill.clips import (
     FRAME_RULES,
     clip_frames_range,
     clip_imu,
+    clip_imus,
     clip_spec,
     load_clips,
     select_frames,
@@ -93,6 +94,32 @@ def test_the_world_domains(quick_world):
     clips = load_clips(spec, "val", 2.0)
     assert clips and all(abs(c.end_s - c.start_s - 2.0) < 1e-9 for c in clips)
     assert len(clips) == 5 * len({c.uid for c in clips})  # 10-s videos: 5 clips each
+
+
+def test_a_workers_clips_and_imus_are_read_once(quick_world, monkeypatch):
+    """Inside ``reuse`` (a sweep's worker) a split's clips and their IMU are read once, equal to a fresh
+    read, and handed out as copies; outside it every call reads the files again."""
+    from comodo.egodistill import clips as module
+    from comodo.train.data import resolve_spec, reuse
+
+    quick_world("ego4d")
+    spec = resolve_spec("ego4d", world_size="quick")
+    fresh = load_clips(spec, "val", 2.0)
+    fresh_imu = clip_imus(clip_spec(spec, 2.0), fresh, 64)
+    probes = []
+    real = module.probe_video
+    monkeypatch.setattr(module, "probe_video", lambda path: probes.append(path) or real(path))
+    load_clips(spec, "val", 2.0)
+    assert len(probes) == len(fresh)  # outside reuse: every clip's video opened, every call
+    probes.clear()
+    with reuse():
+        first, again = load_clips(spec, "val", 2.0), load_clips(spec, "val", 2.0)
+        assert first == again == fresh and first is not again
+        assert len(probes) == len(fresh)  # the second call opened no video
+        imu = clip_imus(clip_spec(spec, 2.0), first, 64)
+        imu[:] = 0  # a copy: the kept array is untouched
+        assert np.array_equal(clip_imus(clip_spec(spec, 2.0), again, 64), fresh_imu)
+        assert load_clips(spec, "val", 1.0) != fresh  # another clip length: other clips
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path):

@@ -142,6 +142,45 @@ def test_straight_run_equals_kill_9_then_resume(models, tmp_path):
     assert len((killed / "log.jsonl").read_text().splitlines()) == 40
 
 
+def test_checkpoints_once_a_while_resume_the_same(models, tmp_path):
+    """``checkpoint_every_s`` (the study passes a minute) skips checkpoints between epochs but always writes
+    the one ``stop_after`` asks for, and a run resumed from it ends with the weights of a run trained straight."""
+    cfg = _config(models, pretrain="none", num_epochs=3)
+    straight = train(cfg, tmp_path / "straight", progress=False, checkpoint_every_s=1e9)
+    assert not (straight / "checkpoints" / "last.pt").exists()  # none written: the run took under 1e9 s
+    split = train(cfg, tmp_path / "split", progress=False, stop_after=2, checkpoint_every_s=1e9)
+    assert torch.load(split / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
+    train(cfg, split, resume=True, progress=False, checkpoint_every_s=1e9)
+    a, b = _weights(straight), _weights(split)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert len((split / "log.jsonl").read_text().splitlines()) == 3
+    every = train(cfg, tmp_path / "every", progress=False)  # the default: after every epoch
+    assert torch.load(every / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 3
+
+
+def test_foreach_adamw_gives_the_per_tensor_loops_bits():
+    """The runs' AdamW takes ``foreach=True`` (fewer Python calls) because it changes no bit of a student."""
+    from comodo.egodistill.student import EgoDistillStudent
+
+    def trained(lr: float = 1e-3, **options) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        student = EgoDistillStudent(32, 2, 16, 5, imu_options=dict(width=8, dim=16), imu_length=64,
+                                    gru_hidden=16, fusion_hidden=32)
+        opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.05, **options)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(5):
+            z, logits = student(torch.randn(8, 2, 32, generator=g), torch.randn(8, 6, 64, generator=g))
+            loss = torch.nn.functional.cross_entropy(logits, torch.randint(0, 5, (8,), generator=g)) + z.square().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return [p.detach().clone() for p in student.parameters()]
+
+    a, b = trained(foreach=False), trained(foreach=True)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a[-1], trained(lr=2e-3, foreach=False)[-1])  # the comparison can fail
+
+
 def test_resume_with_other_settings_is_refused(models, tmp_path):
     train(_config(models, pretrain="none", num_epochs=2), tmp_path / "run", progress=False, stop_after=1)
     with pytest.raises(ComodoError, match="settings differ"):

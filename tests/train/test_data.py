@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import comodo.data
+import comodo.data.reuse
 from comodo.train import data
 from comodo.train.data import imu_windows, resolve_spec, reuse, samples_of
 
@@ -63,4 +64,4 @@ def test_inside_reuse_each_split_and_window_set_is_read_once(spec, counted):
         assert counted["split"] == ["train", "test"]
     samples_of(spec, "train")  # after the block: from disk again
     assert counted["split"] == ["train", "test", "train"]
-    assert data._REUSED is None
+    assert comodo.data.reuse._REUSED is None

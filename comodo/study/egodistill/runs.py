@@ -90,14 +90,16 @@ def run(config: EgoDistillConfig, progress: bool = False) -> Path:
     resume = (out / "checkpoints" / "last.pt").exists()
     if out.exists() and not resume:
         shutil.rmtree(out)  # a run that died before its first epoch: start clean
+    from comodo.study.comodo.runs import CHECKPOINT_EVERY_S
+
     with one_thread():
         try:
-            train(config, out, resume=resume, progress=progress)
+            train(config, out, resume=resume, progress=progress, checkpoint_every_s=CHECKPOINT_EVERY_S)
         except ComodoError:
             if not resume:
                 raise
             shutil.rmtree(out)
-            train(config, out, resume=False, progress=progress)
+            train(config, out, resume=False, progress=progress, checkpoint_every_s=CHECKPOINT_EVERY_S)
     write_json(out / "key.json", run_key_inputs(config))
     (out / "checkpoints" / "last.pt").unlink(missing_ok=True)  # a finished run is read, never resumed
     return out
