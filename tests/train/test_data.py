@@ -1,4 +1,4 @@
-"""What runs read, and what a sweep's worker keeps of it between runs (``comodo.train.data.reuse``)."""
+"""What runs read, and what a sweep's worker keeps of it between runs (``comodo.data.reuse``)."""
 
 import numpy as np
 import pytest

@@ -502,14 +502,14 @@ def sweep_jobs(jobs: Sequence[tuple[DistillConfig, Sequence[str | None]]], desc:
     parallel across settings, so no two workers encode the same split), while the runs that need no
     teacher (``none``, ``supervised``) and the teacher results fill the other worker; then the
     remaining runs. A worker keeps the splits and IMU windows it read for its next runs
-    (:func:`comodo.train.data.reuse`).
+    (:func:`comodo.data.reuse.reuse`).
 
     Returns:
         Per job, its result dicts in the order of its ``eval_datasets``.
     """
     from tqdm import tqdm
 
-    from comodo.train.data import reuse
+    from comodo.data.reuse import reuse
 
     jobs = [(c, [e or c.dataset for e in evals]) for c, evals in ((canonical(c), evals) for c, evals in jobs)]
     dirs = [run_dir(c) for c, _ in jobs]  # once each: a run on a user's dataset stats its files for it
