@@ -12,12 +12,14 @@ For a split, :func:`clip_set` gathers (all computed once and cached where they a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from comodo.data import DataSpec, Sample
 from comodo.egodistill.clips import clip_imus, clip_spec, load_clips, video_index
 from comodo.egodistill.config import EgoDistillConfig
+from comodo.paths import cache_root
 
 
 @dataclass
@@ -72,11 +74,20 @@ def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = 
     from comodo.egodistill.teacher import VideoClassifier
 
     path = teacher_path(config, progress)
-    teacher = kept(("teacher", path, str(device)), lambda: VideoClassifier(path, device=device))
-    image = kept(("image", config.image_ckpt, config.world_size, config.world_seed, str(device)),
+    teacher = kept(("teacher", path, _identity(path), str(device)), lambda: VideoClassifier(path, device=device))
+    image = kept(("image", config.image_ckpt, _identity(config.image_ckpt), str(cache_root()), config.world_size,
+                  config.world_seed, str(device)),
                  lambda: load_image_encoder(config.image_ckpt, world_size=config.world_size,
                                             world_seed=config.world_seed, device=device, verbose=progress))
     return teacher, image
+
+
+def _identity(name: str) -> object:
+    """A local checkpoint folder's files (a model re-written into the same folder is loaded again), else None."""
+    from comodo.data.identity import folder_identity
+
+    folder = Path(name)
+    return folder_identity(folder) if folder.is_dir() else None
 
 
 def split_clips(config: EgoDistillConfig, spec: DataSpec, splits: tuple[str, ...]) -> dict[str, list[Sample]]:

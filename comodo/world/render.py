@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from comodo.errors import check
 from comodo.world.motion import euler_to_matrix
 
 Color = tuple[float, float, float]  # RGB in [0, 1]
@@ -132,6 +133,9 @@ def render(scene: Scene, position: np.ndarray, euler: np.ndarray, width: int = 6
         (F, H, W, 3) uint8 frames.
     """
     F = len(position)
+    for prim in scene.cylinders + scene.spheres:
+        check(len(prim.centre) in (1, F), f"render: a {type(prim).__name__.lower()} with {len(prim.centre)} "
+                                           f"centres for {F} frames; expected 1 or {F}")
     rays = camera_rays(width, height, fov_deg)  # (N, 3)
     R = euler_to_matrix(euler).astype(np.float32)  # (F, 3, 3)
     o = position.astype(np.float32)[:, None, :]  # (F, 1, 3)
@@ -178,7 +182,7 @@ def _cast(scene: Scene, R: np.ndarray, o: np.ndarray, rays: np.ndarray) -> np.nd
 
     def take(t: np.ndarray, prim) -> None:
         """Rays where ``hit`` and ``t`` is nearer than anything so far now see ``prim``."""
-        if t.dtype != best["t"].dtype:
+        if np.result_type(t, best["t"]) != best["t"].dtype:  # the first float64 distances
             best["t"] = best["t"].astype(np.result_type(t, best["t"]))
         hit[...] &= t < best["t"]
         np.copyto(best["t"], t, where=hit)
@@ -190,9 +194,13 @@ def _cast(scene: Scene, R: np.ndarray, o: np.ndarray, rays: np.ndarray) -> np.nd
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for pl in scene.planes:
             nx, ny, nz = pl.normal
-            den = np.multiply(dx, nx, out=scratch(np.result_type(dx, nx, ny, nz), 0))
-            den += dy * ny
-            den += dz * nz  # (F, N): d · n
+            kind = np.result_type(dx, nx, ny, nz)
+            if np.result_type(dx, nx) == kind:  # every partial sum already has the final dtype
+                den = np.multiply(dx, nx, out=scratch(kind, 0))
+                den += dy * ny
+                den += dz * nz  # (F, N): d · n
+            else:  # a float64 term after float32 ones: round the partial sum as the expression does
+                den = dx * nx + dy * ny + dz * nz
             num = pl.offset - (ox * nx + oy * ny + oz * nz)  # (F, 1)
             t = np.divide(num, den, out=scratch(np.result_type(num, den), 1))
             np.greater(t, 1e-3, out=hit)

@@ -35,3 +35,14 @@ def test_chunks_of_frames_give_the_pixels_of_one_piece(monkeypatch):
     for chunk in (1, 4):  # 11 frames: chunks that do and do not divide them
         monkeypatch.setattr(module, "CHUNK_FRAMES", chunk)
         assert np.array_equal(render(_scene(F), pos, euler, 32, 24, 90.0), whole)
+
+
+def test_a_moving_primitive_needs_one_centre_or_one_per_frame():
+    import pytest
+
+    from comodo.errors import ComodoError
+
+    F = 4
+    scene = Scene(spheres=[Sphere(np.zeros((F + 1, 3)), 0.1, Texture((1, 0, 0), (1, 0, 0)))])
+    with pytest.raises(ComodoError, match="sphere with 5 centres for 4 frames"):
+        render(scene, np.zeros((F, 3)), np.zeros((F, 3)), 8, 8, 90.0)
