@@ -150,10 +150,13 @@ def test_checkpoints_once_a_while_resume_the_same(models, tmp_path):
     assert not (straight / "checkpoints" / "last.pt").exists()  # none written: the run took under 1e9 s
     split = train(cfg, tmp_path / "split", progress=False, stop_after=2, checkpoint_every_s=1e9)
     assert torch.load(split / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 2
+    with open(split / "log.jsonl", "a") as f:  # an epoch logged after the last checkpoint, then a kill
+        f.write('{"epoch": 3, "loss": -1}\n')
     train(cfg, split, resume=True, progress=False, checkpoint_every_s=1e9)
     a, b = _weights(straight), _weights(split)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert len((split / "log.jsonl").read_text().splitlines()) == 3
+    log = [json.loads(x) for x in (split / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3] and log[2]["loss"] != -1  # the stale line is dropped
     every = train(cfg, tmp_path / "every", progress=False)  # the default: after every epoch
     assert torch.load(every / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 3
 
