@@ -35,7 +35,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import Clock, machine, restore  # noqa: E402
+from bench_run import Clock, machine  # noqa: E402
 
 WIDTHS = (32, 16)
 STAGES = ("stage 0", "stage 1")
@@ -48,25 +48,24 @@ def instrumented(clock: Clock):
 
     from comodo.egodistill import student, train
 
-    patches: list = []
-    w = clock.wrap
-    w(train, "clip_set", "data: clips, frame features, teacher outputs", patches, owns=True)
-    w(train, "load_models", "data: teacher and f_I load", patches, owns=True)
-    w(train, "build_student", "student build", patches, owns=True)
-    w(train, "_init_from", "stage-0 weights load", patches, owns=True)
-    w(student.EgoDistillStudent, "imu_feature", "f_M forward", patches)
-    w(student.EgoDistillStudent, "predict_imu", "h forward (stage 0)", patches)
-    w(student.EgoDistillStudent, "fuse", "GRU and Π forward", patches)
-    w(train, "distill_loss", "losses", patches)
-    w(train, "pretrain_loss", "losses", patches)
-    w(torch.Tensor, "backward", "backward", patches)
-    w(torch.optim.AdamW, "step", "optimizer step", patches)
-    w(train, "validate", "validation (per epoch)", patches, owns=True)
-    w(train, "save_state", "checkpoint (per epoch)", patches, owns=True)
-    try:
+    OWNS = True
+    phases = [
+        (train, "clip_set", "data: clips, frame features, teacher outputs", OWNS),
+        (train, "load_models", "data: teacher and f_I load", OWNS),
+        (train, "build_student", "student build", OWNS),
+        (train, "_init_from", "stage-0 weights load", OWNS),
+        (student.EgoDistillStudent, "imu_feature", "f_M forward"),
+        (student.EgoDistillStudent, "predict_imu", "h forward (stage 0)"),
+        (student.EgoDistillStudent, "fuse", "GRU and Π forward"),
+        (train, "distill_loss", "losses"),
+        (train, "pretrain_loss", "losses"),
+        (torch.Tensor, "backward", "backward"),
+        (torch.optim.AdamW, "step", "optimizer step"),
+        (train, "validate", "validation (per epoch)", OWNS),
+        (train, "save_state", "checkpoint (per epoch)", OWNS),
+    ]
+    with clock.wrapped(phases):
         yield
-    finally:
-        restore(patches)
 
 
 def configs(dataset: str, width: int):

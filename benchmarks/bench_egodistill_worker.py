@@ -30,7 +30,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import Clock, machine, restore  # noqa: E402
+from bench_run import Clock, machine  # noqa: E402
 
 WAYS = ("before", "after")
 WORKER: dict = {}  # the worker's kept values (comodo.data.reuse), filled by the untimed warm-up
@@ -46,24 +46,21 @@ def instrumented(clock: Clock):
     from comodo.data import identity
     from comodo.egodistill import clips, data as ego_data, evaluate, frame_cache, train
 
-    patches: list = []
-    w = clock.wrap
-    w(clips, "load_clips", "clips listed (each video opened)", patches, owns=True)
-    w(ego_data, "clip_imus", "the clips' IMU read", patches, owns=True)
-    for module in (train, evaluate):  # (each imported the function by name)
-        w(module, "load_models", "teacher and f_I loaded", patches)
-    for module in (data, identity, frame_cache):
-        w(module, "samples_identity", "files stat'ed for the caches' keys", patches, owns=True)
-    w(frame_cache, "frame_ranges", "frame ranges (each video opened)", patches, owns=True)
-    w(torch.Tensor, "backward", "backward", patches)
-    w(torch.optim.AdamW, "step", "optimizer step", patches)
-    w(train, "validate", "validation (per epoch)", patches, owns=True)
-    w(train, "save_state", "checkpoint", patches, owns=True)
-    w(evaluate, "evaluate_run", "evaluation (test split)", patches)
-    try:
+    OWNS = True
+    phases = [
+        (clips, "load_clips", "clips listed (each video opened)", OWNS),
+        (ego_data, "clip_imus", "the clips' IMU read", OWNS),
+        *[(m, "load_models", "teacher and f_I loaded") for m in (train, evaluate)],  # (imported by name)
+        *[(m, "samples_identity", "files stat'ed for the caches' keys", OWNS) for m in (data, identity, frame_cache)],
+        (frame_cache, "frame_ranges", "frame ranges (each video opened)", OWNS),
+        (torch.Tensor, "backward", "backward"),
+        (torch.optim.AdamW, "step", "optimizer step"),
+        (train, "validate", "validation (per epoch)", OWNS),
+        (train, "save_state", "checkpoint", OWNS),
+        (evaluate, "evaluate_run", "evaluation (test split)"),
+    ]
+    with clock.wrapped(phases):
         yield
-    finally:
-        restore(patches)
 
 
 @contextlib.contextmanager

@@ -96,6 +96,17 @@ class Clock:
         patches.append((owner, attr, original, inherited))
         setattr(owner, attr, timed)
 
+    @contextlib.contextmanager
+    def wrapped(self, phases: list[tuple]):
+        """Every ``(owner, attr, name[, owns])`` of ``phases`` timed (:meth:`wrap`) inside the block, undone on exit."""
+        patches: list = []
+        try:
+            for owner, attr, name, *owns in phases:
+                self.wrap(owner, attr, name, patches, owns=bool(owns and owns[0]))
+            yield
+        finally:
+            restore(patches)
+
     def total(self, context: str) -> float:
         return sum(v for (c, _), v in self.seconds.items() if c == context)
 

@@ -46,11 +46,6 @@ def reuse_in_process() -> None:
         _REUSED = {}
 
 
-def active() -> bool:
-    """Whether values are kept now (inside :func:`reuse` or after :func:`reuse_in_process`)."""
-    return _REUSED is not None
-
-
 def kept(key: tuple, compute):
     """``compute()``, or inside :func:`reuse` the value kept under ``key``."""
     if _REUSED is None:
@@ -58,6 +53,12 @@ def kept(key: tuple, compute):
     if key not in _REUSED:
         _REUSED[key] = compute()
     return _REUSED[key]
+
+
+def kept_copy(key: tuple, compute):
+    """:func:`kept` for an array a caller may change: a copy of the kept one (outside :func:`reuse`, the
+    array ``compute()`` returns, uncopied)."""
+    return compute() if _REUSED is None else kept(key, compute).copy()
 
 
 def spec_key(spec: DataSpec) -> tuple:

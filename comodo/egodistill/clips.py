@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from comodo.data import DataSpec, Sample, frame_range, load_split, probe_video, read_imu, resample
-from comodo.data.reuse import active, kept, spec_key
+from comodo.data.reuse import kept, kept_copy, spec_key
 from comodo.errors import check, is_integer, is_positive_number
 
 FRAME_RULES = ("uniform", "random", "first", "last", "center")
@@ -104,9 +104,7 @@ def clip_imus(spec: DataSpec, clips: Sequence[Sample], length: int = IMU_LENGTH)
     def read() -> np.ndarray:
         return np.stack([clip_imu(spec, c, length) for c in clips]).astype(np.float32)
 
-    if not active():
-        return read()
-    return kept(("clip_imus", spec_key(spec), tuple(clips), int(length)), read).copy()
+    return kept_copy(("clip_imus", spec_key(spec), tuple(clips), int(length)), read)
 
 
 def clip_frames_range(clip: Sample, fps: float, n_frames: int) -> tuple[int, int]:

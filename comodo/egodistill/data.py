@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from comodo.data import DataSpec, Sample
+from comodo.data.reuse import kept
 from comodo.egodistill.clips import clip_imus, clip_spec, load_clips, video_index
 from comodo.egodistill.config import EgoDistillConfig
 from comodo.paths import cache_root
@@ -69,7 +70,6 @@ def embedded_teacher_config(config: EgoDistillConfig):
 def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = False):
     """``(teacher, image_encoder)``: the frozen Ω and f_I of a run (inside :func:`comodo.data.reuse.reuse`,
     a sweep's worker, each is loaded once and shared by its runs: frozen, nothing a run does changes it)."""
-    from comodo.data.reuse import kept
     from comodo.egodistill.image import load_image_encoder
     from comodo.egodistill.teacher import VideoClassifier
 
@@ -82,12 +82,14 @@ def load_models(config: EgoDistillConfig, device: str = "cpu", progress: bool = 
     return teacher, image
 
 
-def _identity(name: str) -> object:
-    """A local checkpoint folder's files (a model re-written into the same folder is loaded again), else None."""
+def _identity(name: str) -> str | None:
+    """A hash of a local checkpoint folder's files (a model re-written into the same folder is loaded
+    again), else None."""
     from comodo.data.identity import folder_identity
+    from comodo.io import stable_hash
 
     folder = Path(name)
-    return folder_identity(folder) if folder.is_dir() else None
+    return stable_hash(folder_identity(folder)) if folder.is_dir() else None
 
 
 def split_clips(config: EgoDistillConfig, spec: DataSpec, splits: tuple[str, ...]) -> dict[str, list[Sample]]:

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from comodo.data import DataSpec, Sample, read_imu, resample
-from comodo.data.reuse import active, kept, reuse, reuse_in_process, spec_key  # noqa: F401  (re-exported)
+from comodo.data.reuse import kept, kept_copy, reuse, reuse_in_process, spec_key  # noqa: F401  (re-exported)
 from comodo.errors import ComodoError, check
 
 
@@ -65,9 +65,7 @@ def imu_windows(spec: DataSpec, samples: Sequence[Sample], length: int, method: 
     def read() -> np.ndarray:
         return np.stack([resample(read_imu(spec, s), length, method) for s in samples]).astype(np.float32)
 
-    if not active():
-        return read()
-    return kept(("imu", spec_key(spec), tuple(samples), int(length), method), read).copy()
+    return kept_copy(("imu", spec_key(spec), tuple(samples), int(length), method), read)
 
 
 def labels_of(samples: Sequence[Sample]) -> np.ndarray:

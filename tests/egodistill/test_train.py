@@ -161,6 +161,26 @@ def test_checkpoints_once_a_while_resume_the_same(models, tmp_path):
     assert torch.load(every / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 3
 
 
+def test_a_workers_models_are_loaded_once_and_again_when_their_folder_changes(models):
+    """Inside ``reuse`` (a sweep's worker) the frozen teacher and f_I are loaded once; a teacher folder
+    whose files change is loaded again."""
+    from comodo.data.reuse import reuse
+    from comodo.egodistill.data import load_models
+
+    config = _config(models).resolved()
+    extra = Path(models[0]) / "note.txt"
+    try:
+        with reuse():
+            teacher, image = load_models(config)
+            again = load_models(config)
+            assert again[0] is teacher and again[1] is image
+            extra.write_text("re-written")
+            assert load_models(config)[0] is not teacher
+        assert load_models(config)[0] is not load_models(config)[0]  # outside reuse: loaded every time
+    finally:
+        extra.unlink(missing_ok=True)
+
+
 def test_foreach_adamw_gives_the_per_tensor_loops_bits():
     """The runs' AdamW takes ``foreach=True`` (fewer Python calls) because it changes no bit of a student."""
     from comodo.egodistill.student import EgoDistillStudent
