@@ -17,8 +17,10 @@ one process executes share its kernel (reset before each: no names, no open figu
 transformers and scikit-learn are imported once per process, not once per notebook; ``08_efficiency``,
 which measures CPU latencies (beside the others with ``--quick``), and then ``00_explore`` run alone
 after them, in one of those kernels.
-At the end, a table of the step times with the machine's CPU model, torch's CPU capability and the
-core count, to compare with the README's.
+At the end, a table of the step times (wall seconds, and the machine's busy core-seconds,
+:mod:`comodo.study.core_time`) with the machine's CPU model, torch's CPU capability and the core count,
+to compare with the README's, then the core time left idle or stolen by a hypervisor and the floor
+the study's work sets on this machine (busy core-seconds / cores).
 
 Each notebook can also be run on its own, e.g.::
 
@@ -34,6 +36,7 @@ import time
 from pathlib import Path
 
 from comodo.errors import check
+from comodo.study.core_time import Mark, Step, floor_line, idle_line, idle_seconds, stolen_line, stolen_seconds, table
 
 ROOT = Path(__file__).resolve().parents[2]  # the source checkout
 
@@ -131,19 +134,20 @@ def _execute(book: str, out: str, quick: bool, figures: str, label: str) -> floa
     return time.time() - t
 
 
-def prepare_and_train(quick: bool, train: bool = True) -> list[tuple[str, float]]:
+def prepare_and_train(quick: bool, train: bool = True) -> list[Step]:
     """The world, the embedded teacher and, with ``train``, every run the notebooks read (COMODO's in one
-    pool, then EgoDistill's sweep), so that the notebooks only read caches; (step, seconds) per step."""
+    pool, then EgoDistill's sweep), so that the notebooks only read caches; each step's wall seconds
+    and busy core-seconds."""
     from comodo.study.comodo import runs
     from comodo.study.comodo.experiments import settings
 
     s = settings(quick=quick)
-    steps: list[tuple[str, float]] = []
-    t = time.time()
+    steps: list[Step] = []
+    t = Mark.now()
     print(f"study ({'quick' if quick else 'full'}): world ({s.world_size}) and teacher ...", flush=True)
     runs.prepare(s.world_size, domains=s.domains)
-    steps.append((f"world ({len(s.domains)} domains + the teacher's) and embedded teacher", time.time() - t))
-    print(f"  ready in {steps[-1][1]:.0f} s", flush=True)
+    steps.append(Step.since(f"world ({len(s.domains)} domains + the teacher's) and embedded teacher", t))
+    print(f"  ready in {steps[-1].seconds:.0f} s", flush=True)
     if not train:
         return steps
     from comodo.study.comodo.experiments import train_everything
@@ -151,18 +155,16 @@ def prepare_and_train(quick: bool, train: bool = True) -> list[tuple[str, float]
     from comodo.study.egodistill.runs import sweep
 
     with runs.worker_pool() as pool:  # one pool for both methods: each worker imports torch and transformers once
-        t = time.time()  # every notebook's runs in one sweep: both cores busy to the end
+        t = Mark.now()  # every notebook's runs in one sweep: both cores busy to the end
         n = train_everything(s, pool=pool)
-        steps.append((f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)",
-                      time.time() - t))
-        print(f"  {n} runs trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
-        t = time.time()
+        steps.append(Step.since(f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)", t))
+        print(f"  {n} runs trained or found, and evaluated, in {steps[-1].seconds:.0f} s", flush=True)
+        t = Mark.now()
         configs = ego.study_configs(ego.settings(quick=quick))
         print(f"EgoDistill: teachers, frame features and the {len(configs)} runs ...", flush=True)
         sweep(configs, pool=pool)  # a line per finished run: 96 runs, half an hour on 2 cores
-        steps.append((f"EgoDistill: teachers, frame features, the {len(configs)} runs (the same pool)",
-                      time.time() - t))
-        print(f"  trained or found, and evaluated, in {steps[-1][1]:.0f} s", flush=True)
+        steps.append(Step.since(f"EgoDistill: teachers, frame features, the {len(configs)} runs (the same pool)", t))
+        print(f"  trained or found, and evaluated, in {steps[-1].seconds:.0f} s", flush=True)
     return steps
 
 
@@ -179,39 +181,28 @@ def run(args: argparse.Namespace) -> int:
     figures = (args.figures or (build / "figures" if args.quick else ROOT / "figures")).resolve()
     out = (args.out or build / "notebooks").resolve()
     out.mkdir(parents=True, exist_ok=True)
-    t0, idle0 = time.time(), idle_seconds()
+    t0, idle0, stolen0 = Mark.now(), idle_seconds(), stolen_seconds()
     steps = prepare_and_train(bool(args.quick), train=not args.only)
-    t = time.time()
+    t = Mark.now()
     seconds = _notebooks(books, out, bool(args.quick), str(figures), side_by_side=not args.only)
-    steps += [(f"notebook {b.stem}", seconds[b]) for b in books]
-    steps.append((f"the {len(books)} notebooks (wall)", time.time() - t))
-    total = time.time() - t0
-    print(f"study done in {total:.0f} s: figures and numbers in {figures}, executed notebooks in {out}", flush=True)
+    steps += [Step(f"notebook {b.stem}", seconds[b]) for b in books]  # side by side: no core time of their own
+    steps.append(Step.since(f"the {len(books)} notebooks (wall)", t))
+    total = Step.since("comodo study", t0)
+    print(f"study done in {total.seconds:.0f} s: figures and numbers in {figures}, executed notebooks in {out}",
+          flush=True)
     print(f"results as Markdown tables: comodo report --figures {figures}", flush=True)
     print(f"\nstep times on {machine()} ({runs.workers()} worker processes):")
-    width = max(len(name) for name, _ in steps)
-    for name, sec in steps:
-        print(f"  {name:<{width}}  {sec:6.0f} s")
-    print(f"  {'comodo study':<{width}}  {total:6.0f} s ({total / 60:.1f} min)", flush=True)
-    idle = idle_seconds()
+    print("\n".join(table(steps, total)))
+    cores = os.cpu_count() or 1
+    idle, stolen = idle_seconds(), stolen_seconds()
     if idle is not None and idle0 is not None:
-        print(f"  {idle_line(total, idle - idle0, os.cpu_count() or 1)}", flush=True)
+        print(f"  {idle_line(total.seconds, idle - idle0, cores)}")
+    if stolen is not None and stolen0 is not None and stolen - stolen0 >= 1:
+        print(f"  {stolen_line(stolen - stolen0, total.seconds, cores)}")
+    if total.busy is not None:
+        print(f"  {floor_line(total.busy, cores)}")
+    sys.stdout.flush()
     return 0
-
-
-def idle_seconds() -> float | None:
-    """Seconds the machine's cores have been idle since boot, all cores summed (psutil, what ``vmstat``'s
-    ``id`` column reads); None without psutil (``make install`` installs it)."""
-    try:
-        import psutil
-    except ImportError:
-        return None
-    return float(psutil.cpu_times().idle)
-
-
-def idle_line(wall_s: float, idle_s: float, cores: int) -> str:
-    """``cores idle 484 of 5,192 core-seconds (2 cores × 2,596 s, machine-wide)``."""
-    return f"cores idle {idle_s:,.0f} of {cores * wall_s:,.0f} core-seconds ({cores} cores × {wall_s:,.0f} s, machine-wide)"
 
 
 def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
