@@ -110,6 +110,16 @@ def test_a_notebook_runs_under_plain_papermill(executed, tmp_path):
     assert (tmp_path / "02_distill.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
+def test_the_costs_find_every_figures_runs_in_the_quick_studys_cache(executed):
+    """`comodo study --costs --quick` after the quick study: every folder of every figure is there."""
+    from comodo.study import costs
+
+    groups = costs.costs(quick=True)
+    assert all(g.missing == 0 and g.folders for g in groups), [(g.name, g.missing) for g in groups]
+    assert all(g.seconds > 0 for g in groups)
+
+
 def _numbers(executed, name: str) -> dict:
     figures, _ = executed
     return json.loads((figures / f"{name}.json").read_text())

@@ -60,6 +60,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="figures folder (default: figures/, or build/quick/figures with --quick)")
     p.add_argument("--out", type=Path, default=None,
                    help="executed notebooks (default: build/notebooks, or build/quick/notebooks with --quick)")
+    p.add_argument("--costs", action="store_true",
+                   help="train nothing: print the core-seconds the cached runs and models recorded, by the figure "
+                        "that first needs them (comodo.study.costs; with --quick, the quick study's)")
     p.set_defaults(run=run)
 
 
@@ -170,6 +173,13 @@ def prepare_and_train(quick: bool, train: bool = True) -> list[Step]:
 
 def run(args: argparse.Namespace) -> int:
     from comodo.study.comodo import runs
+
+    if getattr(args, "costs", False):
+        from comodo.study import costs
+
+        print("\n".join(costs.table(costs.costs(quick=bool(args.quick)))))
+        print(costs.FOOTNOTE)
+        return 0
 
     books = notebooks()
     check(bool(books), f"no notebooks in {ROOT / 'notebooks'}: `comodo study` runs from a source checkout")
