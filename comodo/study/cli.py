@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from comodo.errors import check
-from comodo.study.core_time import Mark, Step, floor_line, idle_line, idle_seconds, stolen_line, stolen_seconds, table
+from comodo.study.core_time import Mark, Step, floor_line, idle_line, stolen_line, table
 
 ROOT = Path(__file__).resolve().parents[2]  # the source checkout
 
@@ -174,7 +174,7 @@ def prepare_and_train(quick: bool, train: bool = True) -> list[Step]:
 def run(args: argparse.Namespace) -> int:
     from comodo.study.comodo import runs
 
-    if getattr(args, "costs", False):
+    if args.costs:
         from comodo.study import costs
 
         print("\n".join(costs.table(costs.costs(quick=bool(args.quick)))))
@@ -191,24 +191,25 @@ def run(args: argparse.Namespace) -> int:
     figures = (args.figures or (build / "figures" if args.quick else ROOT / "figures")).resolve()
     out = (args.out or build / "notebooks").resolve()
     out.mkdir(parents=True, exist_ok=True)
-    t0, idle0, stolen0 = Mark.now(), idle_seconds(), stolen_seconds()
+    t0 = Mark.now()
     steps = prepare_and_train(bool(args.quick), train=not args.only)
     t = Mark.now()
     seconds = _notebooks(books, out, bool(args.quick), str(figures), side_by_side=not args.only)
     steps += [Step(f"notebook {b.stem}", seconds[b]) for b in books]  # side by side: no core time of their own
     steps.append(Step.since(f"the {len(books)} notebooks (wall)", t))
-    total = Step.since("comodo study", t0)
+    end = Mark.now()
+    total = Step.since("comodo study", t0, end)
     print(f"study done in {total.seconds:.0f} s: figures and numbers in {figures}, executed notebooks in {out}",
           flush=True)
     print(f"results as Markdown tables: comodo report --figures {figures}", flush=True)
     print(f"\nstep times on {machine()} ({runs.workers()} worker processes):")
     print("\n".join(table(steps, total)))
     cores = os.cpu_count() or 1
-    idle, stolen = idle_seconds(), stolen_seconds()
-    if idle is not None and idle0 is not None:
-        print(f"  {idle_line(total.seconds, idle - idle0, cores)}")
-    if stolen is not None and stolen0 is not None and stolen - stolen0 >= 1:
-        print(f"  {stolen_line(stolen - stolen0, total.seconds, cores)}")
+    idle, stolen = end.since(t0, 1), end.since(t0, 2)
+    if idle is not None:
+        print(f"  {idle_line(total.seconds, idle, cores)}")
+    if stolen is not None and stolen >= 1:
+        print(f"  {stolen_line(stolen, total.seconds, cores)}")
     if total.busy is not None:
         print(f"  {floor_line(total.busy, cores)}")
     sys.stdout.flush()

@@ -13,29 +13,10 @@ import time
 from dataclasses import dataclass
 
 
-def idle_seconds() -> float | None:
-    """Seconds the machine's cores have been idle since boot, all cores summed (psutil, what ``vmstat``'s
-    ``id`` column reads); None without psutil (``make install`` installs it)."""
-    counters = _counters()
-    return None if counters is None else counters[1]
-
-
-def busy_seconds() -> float | None:
-    """Seconds the machine's cores have been busy since boot (user, nice, system and interrupt time;
-    not idle, I/O wait or time stolen by a hypervisor), all cores summed; None without psutil."""
-    counters = _counters()
-    return None if counters is None else counters[0]
-
-
-def stolen_seconds() -> float | None:
-    """Seconds a hypervisor gave the machine's cores to others since boot (``steal``; 0 on bare metal),
-    all cores summed: on a virtual machine a reason the same work takes longer; None without psutil."""
-    counters = _counters()
-    return None if counters is None else counters[2]
-
-
 def _counters() -> tuple[float, float, float] | None:
-    """(busy, idle, stolen) core-seconds since boot."""
+    """(busy, idle, stolen) core-seconds since boot, all cores summed (None without psutil; ``make
+    install`` installs it): busy is user, nice, system and interrupt time (not idle, I/O wait or
+    time a hypervisor gave the cores to others: ``steal``, 0 on bare metal)."""
     try:
         import psutil
     except ImportError:
@@ -47,14 +28,20 @@ def _counters() -> tuple[float, float, float] | None:
 
 @dataclass(frozen=True)
 class Mark:
-    """The wall clock and the busy core-seconds at one moment."""
+    """The wall clock and the machine's (busy, idle, stolen) core-seconds at one moment (None without psutil)."""
 
     wall: float
-    busy: float | None
+    counters: tuple[float, float, float] | None
 
     @staticmethod
     def now() -> "Mark":
-        return Mark(time.time(), busy_seconds())
+        return Mark(time.time(), _counters())
+
+    def since(self, start: "Mark", field: int) -> float | None:
+        """Core-seconds of counter ``field`` (0 busy, 1 idle, 2 stolen) between ``start`` and this mark."""
+        if self.counters is None or start.counters is None:
+            return None
+        return self.counters[field] - start.counters[field]
 
 
 @dataclass(frozen=True)
@@ -66,10 +53,9 @@ class Step:
     busy: float | None = None
 
     @staticmethod
-    def since(name: str, start: Mark) -> "Step":
-        end = Mark.now()
-        busy = None if start.busy is None or end.busy is None else end.busy - start.busy
-        return Step(name, end.wall - start.wall, busy)
+    def since(name: str, start: Mark, end: Mark | None = None) -> "Step":
+        end = end or Mark.now()
+        return Step(name, end.wall - start.wall, end.since(start, 0))
 
 
 def table(steps: list[Step], total: Step) -> list[str]:

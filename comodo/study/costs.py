@@ -58,10 +58,9 @@ def _groups(quick: bool) -> list[tuple[str, list[tuple[Path, str]]]]:
 
     def egodistill(configs):
         out = []
-        for c in configs:
-            c = c.resolved()
-            if c.stage == "train" and c.pretrain != "none" and c.init is None:
-                out.append((ego_runs.run_dir(c.stage0().resolved()), "summary.json"))
+        for c in (c.resolved() for c in configs):
+            stage0 = ego_runs.stage0_of(c)
+            out += [] if stage0 is None else [(ego_runs.run_dir(stage0.resolved()), "summary.json")]
             out.append((ego_runs.run_dir(c), "summary.json"))
         return out
 

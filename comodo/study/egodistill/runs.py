@@ -85,8 +85,9 @@ def run(config: EgoDistillConfig, progress: bool = False) -> Path:
     out = run_dir(config)
     if (out / "student.pt").exists():
         return out
-    if config.stage == "train" and config.pretrain != "none" and config.init is None:
-        config = dataclasses.replace(config, init=str(run(config.stage0(), progress)))
+    stage0 = stage0_of(config)
+    if stage0 is not None:
+        config = dataclasses.replace(config, init=str(run(stage0, progress)))
     resume = (out / "checkpoints" / "last.pt").exists()
     if out.exists() and not resume:
         shutil.rmtree(out)  # a run that died before its first epoch: start clean
@@ -103,6 +104,14 @@ def run(config: EgoDistillConfig, progress: bool = False) -> Path:
     write_json(out / "key.json", run_key_inputs(config))
     (out / "checkpoints" / "last.pt").unlink(missing_ok=True)  # a finished run is read, never resumed
     return out
+
+
+def stage0_of(config: EgoDistillConfig) -> EgoDistillConfig | None:
+    """The stage-0 run a resolved stage-1 ``config`` trains first and starts from (None: it starts from
+    scratch, or from the ``init`` it names)."""
+    if config.stage == "train" and config.pretrain != "none" and config.init is None:
+        return config.stage0()
+    return None
 
 
 def result(config: EgoDistillConfig, split: str = "test") -> dict:
