@@ -77,21 +77,35 @@ ALONE_QUICK = ("00_explore",)
 LONGEST = ("01_tour", "06_umap", "08_efficiency", "12_egodistill_imu", "10_egodistill_cost", "09_egodistill_tour")
 
 
+def cpu_name(cpuinfo: str, fallback: str) -> str:
+    """The CPU's model name from ``/proc/cpuinfo``'s text, with its family and model numbers: a hypervisor
+    often shows only "AMD EPYC" or "Intel Xeon Processor", and CPUs of one name and one capability (a
+    Zen 4 and a Zen 3 EPYC, two Xeon generations) pick other kernels, so other last bits."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            break  # the first processor's block is enough
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or fallback
+    if fields.get("cpu family") and fields.get("model"):
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
+
+
 def machine() -> str:
-    """The CPU model, torch's CPU capability (kernels differ between AVX2 and AVX-512) and the cores."""
+    """The CPU (model name, family and model), torch's CPU capability (kernels differ between AVX2 and
+    AVX-512) and the cores."""
     import os
     import platform
 
     import torch
 
-    model = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+        cpuinfo = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
+        cpuinfo = ""
+    model = cpu_name(cpuinfo, platform.processor() or platform.machine())
     return f"{model}, {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores"
 
 

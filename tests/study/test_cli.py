@@ -20,6 +20,15 @@ def test_machine_names_the_cpu_its_capability_and_the_cores():
     assert not text.startswith(",")  # a CPU model first
 
 
+def test_the_cpu_is_named_with_its_family_and_model():
+    """Two CPUs a hypervisor names alike (an AVX2 and an AVX-512 "AMD EPYC") are told apart."""
+    info = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+            "model name\t: AMD EPYC\n\nprocessor\t: 1\ncpu family\t: 23\nmodel\t\t: 49\n")
+    assert study.cpu_name(info, "x86_64") == "AMD EPYC (family 25, model 17)"
+    assert study.cpu_name("model name\t: Intel Xeon Processor\n", "x86_64") == "Intel Xeon Processor"
+    assert study.cpu_name("", "x86_64") == "x86_64"
+
+
 def _book(folder: Path, name: str) -> Path:
     """A notebook that writes its name, its kernel and the kernel's parent process, its parameters and
     whether it finds a name an earlier notebook left into ``<figures_dir>/<name>.json``."""
