@@ -79,8 +79,8 @@ LONGEST = ("01_tour", "06_umap", "08_efficiency", "12_egodistill_imu", "10_egodi
 
 def cpu_name(cpuinfo: str, fallback: str) -> str:
     """The CPU's model name from ``/proc/cpuinfo``'s text, with its family and model numbers: a hypervisor
-    often shows only "AMD EPYC" or "Intel Xeon Processor", and CPUs of one name and one capability (a
-    Zen 4 and a Zen 3 EPYC, two Xeon generations) pick other kernels, so other last bits."""
+    often shows only "AMD EPYC" or "Intel Xeon Processor" for every generation, and results are
+    bit-identical on one CPU model only (an Intel Xeon and a Zen 4 EPYC, both AVX-512, differ)."""
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         if not line.strip():

@@ -21,7 +21,7 @@ def test_machine_names_the_cpu_its_capability_and_the_cores():
 
 
 def test_the_cpu_is_named_with_its_family_and_model():
-    """Two CPUs a hypervisor names alike (an AVX2 and an AVX-512 "AMD EPYC") are told apart."""
+    """Two generations a hypervisor names alike ("AMD EPYC") are told apart; the first processor's block."""
     info = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
             "model name\t: AMD EPYC\n\nprocessor\t: 1\ncpu family\t: 23\nmodel\t\t: 49\n")
     assert study.cpu_name(info, "x86_64") == "AMD EPYC (family 25, model 17)"
