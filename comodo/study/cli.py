@@ -1,10 +1,12 @@
 """``comodo study``: build what is missing, then execute every notebook of the study with papermill.
 
 Order: the embedded world (all target domains) and its pre-trained teacher, every COMODO run the
-notebooks read (one sweep over all of them, unless ``--only``), every EgoDistill run (its verb domains,
-fine-tuned teachers, frame features and runs: :func:`comodo.study.egodistill.experiments.study_configs`),
-then every ``notebooks/NN_*.ipynb`` in order (``01_tour`` … ``12_egodistill_imu``, then ``00_explore``,
-which reads every cached run), each executed
+notebooks read (one sweep over all of them, unless ``--only``), then COMODO's notebooks (``01_tour`` …
+``08_efficiency``, :data:`COMODO_NOTEBOOKS`: they read COMODO's runs only, so COMODO's figures are all
+written before EgoDistill's half starts), then every EgoDistill run (its verb domains, fine-tuned
+teachers, frame features and runs: :func:`comodo.study.egodistill.experiments.study_configs`), then
+the other notebooks (``09_egodistill_tour`` … ``12_egodistill_imu``, then ``00_explore``, which reads
+every cached run of both methods), each executed
 into ``build/notebooks/`` (``build/quick/notebooks/`` with ``--quick``) with
 ``parameters={"quick": ..., "figures_dir": ...}``. Figures and each notebook's JSON numbers go to
 ``figures/`` (``build/quick/figures/`` with ``--quick``, so a CI-sized run never overwrites the
@@ -12,15 +14,16 @@ study's figures). Runs, embeddings and results are cached under ``<data>/cache``
 ``comodo study`` only re-executes the notebooks and redraws.
 
 On a machine with more than one core (``COMODO_WORKERS``, default min(2, cores)) the notebooks,
-which by then only read cached runs, are executed side by side in worker processes; the notebooks
-one process executes share its kernel (reset before each: no names, no open figures), so torch,
-transformers and scikit-learn are imported once per process, not once per notebook; ``08_efficiency``,
-which measures CPU latencies (beside the others with ``--quick``), and then ``00_explore`` run alone
-after them, in one of those kernels.
+which by then only read cached runs, are executed side by side in worker processes (the same ones for
+both groups); the notebooks one process executes share its kernel (reset before each: no names, no
+open figures), so torch, transformers and scikit-learn are imported once per process, not once per
+notebook; ``08_efficiency``, which measures CPU latencies (beside the others with ``--quick``), runs
+alone after COMODO's others, and ``00_explore`` alone after EgoDistill's, in one of those kernels.
 At the end, a table of the step times (wall seconds, and the machine's busy core-seconds,
 :mod:`comodo.study.core_time`) with the machine's CPU model, torch's CPU capability and the core count,
-to compare with the README's, then the core time left idle or stolen by a hypervisor and the floor
-the study's work sets on this machine (busy core-seconds / cores).
+to compare with the README's, when COMODO's figures were all written (COMODO's half of the study), then
+the core time left idle or stolen by a hypervisor and the floor the study's work sets on this machine
+(busy core-seconds / cores).
 
 Each notebook can also be run on its own, e.g.::
 
@@ -33,6 +36,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from comodo.errors import check
@@ -66,7 +70,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-# Executed alone after the others (in the order of notebooks(), 00_explore last): 08_efficiency
+# The notebooks that read COMODO's runs only (notebook 8 times EgoDistill's architectures, not its runs),
+# executed as soon as those runs are there, before EgoDistill's sweep: COMODO's half of the study ends
+# with its figures, and a newcomer sees the first of them after it, not after both methods' runs.
+COMODO_NOTEBOOKS = ("01_tour", "02_distill", "03_queue_size", "04_methods", "05_cross_dataset", "06_umap",
+                    "07_ablations", "08_efficiency")
+# Executed alone after the others of their group (in the order of notebooks(), 00_explore last): 08_efficiency
 # measures the CPU, 00_explore reads every run the others trained. With --quick, 08_efficiency runs
 # beside the others: its CI-sized table (cached apart from the study's) is not a measurement to read.
 ALONE = ("08_efficiency", "00_explore")
@@ -151,10 +160,12 @@ def _execute(book: str, out: str, quick: bool, figures: str, label: str) -> floa
     return time.time() - t
 
 
-def prepare_and_train(quick: bool, train: bool = True) -> list[Step]:
+def prepare_and_train(quick: bool, train: bool = True,
+                      after_comodo: Callable[[], list[Step]] | None = None) -> list[Step]:
     """The world, the embedded teacher and, with ``train``, every run the notebooks read (COMODO's in one
     pool, then EgoDistill's sweep), so that the notebooks only read caches; each step's wall seconds
-    and busy core-seconds."""
+    and busy core-seconds. ``after_comodo`` runs between the two methods' runs (``comodo study``: COMODO's
+    notebooks), its steps added to the table."""
     from comodo.study.comodo import runs
     from comodo.study.comodo.experiments import settings
 
@@ -176,6 +187,8 @@ def prepare_and_train(quick: bool, train: bool = True) -> list[Step]:
         n = train_everything(s, pool=pool)
         steps.append(Step.since(f"COMODO: teacher embeddings, the {n} runs and the teacher's results (one pool)", t))
         print(f"  {n} runs trained or found, and evaluated, in {steps[-1].seconds:.0f} s", flush=True)
+        if after_comodo is not None:
+            steps += after_comodo()
         t = Mark.now()
         configs = ego.study_configs(ego.settings(quick=quick))
         print(f"EgoDistill: teachers, frame features and the {len(configs)} runs ...", flush=True)
@@ -205,12 +218,27 @@ def run(args: argparse.Namespace) -> int:
     figures = (args.figures or (build / "figures" if args.quick else ROOT / "figures")).resolve()
     out = (args.out or build / "notebooks").resolve()
     out.mkdir(parents=True, exist_ok=True)
+    first = [] if args.only else [b for b in books if b.stem in COMODO_NOTEBOOKS]
+    rest = [b for b in books if b not in first]
+    seconds: dict[Path, float] = {}
     t0 = Mark.now()
-    steps = prepare_and_train(bool(args.quick), train=not args.only)
-    t = Mark.now()
-    seconds = _notebooks(books, out, bool(args.quick), str(figures), side_by_side=not args.only)
+    comodo_half: list[float] = []  # seconds from the start to COMODO's last figure
+
+    with Notebooks(out, bool(args.quick), str(figures), side_by_side=not args.only, total=len(books)) as execute:
+        def comodo_figures() -> list[Step]:
+            t = Mark.now()
+            print(f"COMODO's {len(first)} notebooks ...", flush=True)
+            seconds.update(execute(first))
+            comodo_half.append(time.time() - t0.wall)
+            print(f"  COMODO's figures written {comodo_half[0]:.0f} s after the start", flush=True)
+            return [Step.since(f"COMODO's {len(first)} notebooks (wall)", t)]
+
+        steps = prepare_and_train(bool(args.quick), train=not args.only,
+                                  after_comodo=comodo_figures if first else None)
+        t = Mark.now()
+        seconds.update(execute(rest))
+        steps.append(Step.since(f"the {'other ' if first else ''}{len(rest)} notebooks (wall)", t))
     steps += [Step(f"notebook {b.stem}", seconds[b]) for b in books]  # side by side: no core time of their own
-    steps.append(Step.since(f"the {len(books)} notebooks (wall)", t))
     end = Mark.now()
     total = Step.since("comodo study", t0, end)
     print(f"study done in {total.seconds:.0f} s: figures and numbers in {figures}, executed notebooks in {out}",
@@ -218,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"results as Markdown tables: comodo report --figures {figures}", flush=True)
     print(f"\nstep times on {machine()} ({runs.workers()} worker processes):")
     print("\n".join(table(steps, total)))
+    if comodo_half:
+        print(f"  {comodo_half_line(comodo_half[0])}")
     cores = os.cpu_count() or 1
     idle, stolen = end.since(t0, 1), end.since(t0, 2)
     if idle is not None:
@@ -230,37 +260,72 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
-    """Execute ``books`` into ``out``; seconds per notebook. Side by side in :func:`comodo.study.comodo.runs.workers`
-    processes (all but :data:`ALONE`, or :data:`ALONE_QUICK` with ``quick``, which run alone afterwards,
-    one at a time, in one of those processes' kernels) when ``side_by_side`` and there is more than one worker; else one after the
-    other, in order, in this process's kernel."""
-    from comodo.study.comodo import runs
+def comodo_half_line(seconds: float) -> str:
+    """``COMODO's half: its figures were all written 692 s (11.5 min) after the start (add make install's time)``."""
+    return (f"COMODO's half: its figures were all written {seconds:,.0f} s ({seconds / 60:.1f} min) after the start "
+            f"(from a fresh clone, add make install's time)")
 
-    n = len(books)
-    labels = {b: f"[{i}/{n}]" for i, b in enumerate(books, 1)}
-    seconds: dict[Path, float] = {}
 
-    def done(b: Path, sec: float) -> None:
-        seconds[b] = sec
-        print(f"{labels[b]} {b.stem}: {sec:.0f} s -> {out / b.name}", flush=True)
+class Notebooks:
+    """Executes notebooks into ``out``: ``execute(books)`` → seconds per notebook, in the order they finished.
 
-    alone = ALONE_QUICK if quick else ALONE
-    together = [b for b in books if b.stem not in alone] if side_by_side and runs.workers() > 1 else []
-    together.sort(key=lambda b: LONGEST.index(b.stem) if b.stem in LONGEST else len(LONGEST))  # stable
-    if len(together) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    Side by side in :func:`comodo.study.comodo.runs.workers` processes (all but :data:`ALONE`, or
+    :data:`ALONE_QUICK` with ``quick``, which run alone afterwards, one at a time, in one of those
+    processes' kernels) when ``side_by_side`` and there is more than one worker; else one after the other,
+    in order, in this process's kernel. The processes, and the kernel each started, are kept from one
+    call to the next (``comodo study`` calls it for COMODO's notebooks, then for the others) and shut
+    down when the ``with`` block ends. ``total`` numbers the notebooks ``[i/total]`` across calls.
+    """
 
-        with ProcessPoolExecutor(min(runs.workers(), len(together)), mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(_execute, str(b), str(out / b.name), quick, figures, labels[b]): b
-                       for b in together}
+    def __init__(self, out: Path, quick: bool, figures: str, side_by_side: bool, total: int | None = None) -> None:
+        self.out, self.quick, self.figures, self.side_by_side, self.total = out, quick, figures, side_by_side, total
+        self.started = 0
+        self.pool = None
+
+    def __enter__(self) -> "Notebooks":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+
+    def __call__(self, books: list[Path]) -> dict[Path, float]:
+        from comodo.study.comodo import runs
+
+        labels = {b: f"[{self.started + i}/{self.total or len(books)}]" for i, b in enumerate(books, 1)}
+        self.started += len(books)
+        seconds: dict[Path, float] = {}
+
+        def done(b: Path, sec: float) -> None:
+            seconds[b] = sec
+            print(f"{labels[b]} {b.stem}: {sec:.0f} s -> {self.out / b.name}", flush=True)
+
+        def args(b: Path) -> tuple:
+            return str(b), str(self.out / b.name), self.quick, self.figures, labels[b]
+
+        alone = ALONE_QUICK if self.quick else ALONE
+        side_by_side = self.side_by_side and runs.workers() > 1
+        together = [b for b in books if b.stem not in alone] if side_by_side else []
+        together.sort(key=lambda b: LONGEST.index(b.stem) if b.stem in LONGEST else len(LONGEST))  # stable
+        if self.pool is None and len(together) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(runs.workers(), mp_context=mp.get_context("spawn"))
+        if self.pool is not None and together:
+            from concurrent.futures import as_completed
+
+            futures = {self.pool.submit(_execute, *args(b)): b for b in together}
             for f in as_completed(futures):
                 done(futures[f], f.result())
-            for b in books:  # then the others one at a time, each alone on the machine, in a worker's kernel
-                if b not in seconds:  # (already started: its imports are paid)
-                    done(b, pool.submit(_execute, str(b), str(out / b.name), quick, figures, labels[b]).result())
-    for b in books:
-        if b not in seconds:
-            done(b, _execute(str(b), str(out / b.name), quick, figures, labels[b]))
-    return seconds
+        for b in books:  # then the others one at a time, each alone on the machine, in a worker's kernel
+            if b not in seconds:  # (already started: its imports are paid), or in this process's
+                done(b, self.pool.submit(_execute, *args(b)).result() if self.pool is not None else _execute(*args(b)))
+        return seconds
+
+
+def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
+    """Execute ``books`` into ``out`` with one :class:`Notebooks`; seconds per notebook."""
+    with Notebooks(out, quick, figures, side_by_side) as execute:
+        return execute(books)

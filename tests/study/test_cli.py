@@ -68,3 +68,40 @@ def test_notebooks_run_side_by_side_and_the_latency_one_alone(tmp_path, monkeypa
     assert all(n["fresh"] for n in numbers.values())
     assert len({n["kernel"] for n in numbers.values()}) <= (2 if side_by_side else 1)
 
+
+
+def test_the_study_draws_comodos_figures_before_egodistills_runs(tmp_path, monkeypatch, capsys):
+    """`comodo study`: the world, COMODO's runs, COMODO's notebooks (08_efficiency alone, last of them),
+    then EgoDistill's sweep, then the others (00_explore last), in the same worker processes and kernels."""
+    import argparse
+    from contextlib import nullcontext
+
+    from comodo.study.comodo import experiments, runs
+    from comodo.study.egodistill import runs as ego_runs
+
+    monkeypatch.setenv("COMODO_WORKERS", "2")
+    src, out, figures = tmp_path / "src", tmp_path / "out", tmp_path / "figures"
+    for d in (src, out, figures):
+        d.mkdir()
+    books = [_book(src, n) for n in ("01_tour", "06_umap", "08_efficiency", "09_egodistill_tour", "12_egodistill_imu",
+                                     "00_explore")]
+    events = []
+    drawn = lambda: sorted(p.stem for p in figures.glob("*.json"))  # noqa: E731
+    monkeypatch.setattr(study, "notebooks", lambda root=study.ROOT: books)
+    monkeypatch.setattr(runs, "prepare", lambda *a, **k: events.append(("world", drawn())))
+    monkeypatch.setattr(runs, "worker_pool", lambda *a, **k: nullcontext("pool"))
+    monkeypatch.setattr(experiments, "train_everything", lambda s, pool: events.append(("comodo", drawn())) or 112)
+    monkeypatch.setattr(ego_runs, "sweep", lambda configs, pool: events.append(("egodistill", drawn())))
+
+    args = argparse.Namespace(costs=False, only=None, quick=False, figures=figures, out=out)
+    assert study.run(args) == 0
+    assert events == [("world", []), ("comodo", []),
+                      ("egodistill", ["01_tour", "06_umap", "08_efficiency"])]  # COMODO's figures, none other
+    numbers = {b.stem: json.loads((figures / f"{b.stem}.json").read_text()) for b in books}
+    assert set(numbers) == {b.stem for b in books} and all(n["fresh"] for n in numbers.values())
+    assert len({n["kernel"] for n in numbers.values()}) <= 2  # the kernels kept from COMODO's notebooks to the rest
+    printed = capsys.readouterr().out
+    order = [line.split()[1].rstrip(":") for line in printed.splitlines() if line.startswith("[") and " s -> " in line]
+    assert set(order[:3]) == {"01_tour", "06_umap", "08_efficiency"} and order[2] == "08_efficiency"
+    assert order[-1] == "00_explore" and len(order) == len(books)
+    assert "COMODO's half: its figures were all written" in printed and "COMODO's 3 notebooks (wall)" in printed
