@@ -1,5 +1,9 @@
 """``comodo report``: bad or missing number files are one clear error."""
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from comodo.cli import main
@@ -19,11 +23,46 @@ def test_corrupt_numbers_are_one_line(tmp_path, capsys):
     assert "04_methods.json: not valid JSON" in err and len(err.splitlines()) == 1
 
 
-def test_the_readme_shows_egodistill_tables_as_comodo_report_prints_them():
+def committed_figures(folder: Path, root: Path | None = None) -> Path:
+    """The checkout's ``figures/*.json`` as committed (git's index) in ``folder``: a `make study` on another
+    CPU rewrites the working copies with other last bits (README, *What changes across CPUs*), and
+    `make test` after it must still pass. Outside a git checkout, the working copies."""
+    from comodo.study.cli import ROOT
+
+    root = root or ROOT
+    git = shutil.which("git")
+    if git is None or not (root / ".git").exists():
+        return root / "figures"
+    listed = subprocess.run([git, "ls-files", "figures/*.json"], cwd=root, capture_output=True, text=True, check=True)
+    for name in listed.stdout.split():
+        shown = subprocess.run([git, "show", f":{name}"], cwd=root, capture_output=True, check=True)
+        (folder / Path(name).name).write_bytes(shown.stdout)
+    return folder
+
+
+def test_the_readme_shows_egodistill_tables_as_comodo_report_prints_them(tmp_path):
     """The README's EgoDistill results are `comodo report`'s output on the committed figures/*.json."""
     from comodo.study.cli import ROOT
     from comodo.study.egodistill.report import sections
 
     readme = (ROOT / "README.md").read_text()
-    for title, body in sections(ROOT / "figures"):
+    for title, body in sections(committed_figures(tmp_path)):
         assert f"##### {title}\n\n{body}\n" in readme, f"README: the table '{title}' differs from comodo report's"
+
+
+def test_the_committed_figures_are_read_whatever_a_study_wrote_over_them(tmp_path):
+    """After a `make study` on another CPU (a working copy rewritten), the committed numbers are read;
+    outside a git checkout, the working copies."""
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("no git")
+    root, out = tmp_path / "checkout", tmp_path / "out"
+    (root / "figures").mkdir(parents=True)
+    out.mkdir()
+    path = root / "figures" / "10_egodistill_cost.json"
+    path.write_text('{"committed": 1}')
+    assert committed_figures(out, root) == root / "figures"  # not a checkout yet
+    subprocess.run([git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([git, "add", "figures"], cwd=root, check=True)
+    path.write_text('{"other": "bits"}')
+    assert committed_figures(out, root) == out and (out / path.name).read_text() == '{"committed": 1}'
