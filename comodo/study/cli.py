@@ -72,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 # The notebooks that read COMODO's runs only (notebook 8 times EgoDistill's architectures, not its runs),
 # executed as soon as those runs are there, before EgoDistill's sweep: COMODO's half of the study ends
-# with its figures, and a newcomer sees the first of them after it, not after both methods' runs.
+# with its figures drawn, and a newcomer sees them before EgoDistill's runs are trained, not at the end.
 COMODO_NOTEBOOKS = ("01_tour", "02_distill", "03_queue_size", "04_methods", "05_cross_dataset", "06_umap",
                     "07_ablations", "08_efficiency")
 # Executed alone after the others of their group (in the order of notebooks(), 00_explore last): 08_efficiency
@@ -261,7 +261,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def comodo_half_line(seconds: float) -> str:
-    """``COMODO's half: its figures were all written 692 s (11.5 min) after the start (add make install's time)``."""
+    """``COMODO's half: its figures were all written 700 s (11.7 min) after the start (from a fresh clone, add
+    make install's time)``."""
     return (f"COMODO's half: its figures were all written {seconds:,.0f} s ({seconds / 60:.1f} min) after the start "
             f"(from a fresh clone, add make install's time)")
 
