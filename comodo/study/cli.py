@@ -3,8 +3,9 @@
 Order: the embedded world (all target domains) and its pre-trained teacher, every COMODO run the
 notebooks read (one sweep over all of them, unless ``--only``), then COMODO's notebooks (``01_tour`` …
 ``08_efficiency``, :data:`COMODO_NOTEBOOKS`: they read COMODO's runs only, so COMODO's figures are all
-written before EgoDistill's half starts), then every EgoDistill run (its verb domains, fine-tuned
-teachers, frame features and runs: :func:`comodo.study.egodistill.experiments.study_configs`), then
+written before EgoDistill's half starts; a failing one stops the study there), then every EgoDistill
+run (its verb domains, fine-tuned teachers, frame features and runs:
+:func:`comodo.study.egodistill.experiments.study_configs`), then
 the other notebooks (``09_egodistill_tour`` … ``12_egodistill_imu``, then ``00_explore``, which reads
 every cached run of both methods), each executed
 into ``build/notebooks/`` (``build/quick/notebooks/`` with ``--quick``) with
@@ -286,9 +287,9 @@ class Notebooks:
     def __enter__(self) -> "Notebooks":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, value, traceback) -> None:
         if self.pool is not None:
-            self.pool.shutdown()
+            self.pool.shutdown(cancel_futures=kind is not None)  # after a failed notebook, start no other
             self.pool = None
 
     def __call__(self, books: list[Path]) -> dict[Path, float]:

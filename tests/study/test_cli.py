@@ -29,17 +29,20 @@ def test_the_cpu_is_named_with_its_family_and_model():
     assert study.cpu_name("", "x86_64") == "x86_64"
 
 
-def _book(folder: Path, name: str) -> Path:
-    """A notebook that writes its name, its kernel and the kernel's parent process, its parameters and
-    whether it finds a name an earlier notebook left into ``<figures_dir>/<name>.json``."""
+def _book(folder: Path, name: str, sleep: float = 0.2) -> Path:
+    """A notebook that writes its name, its kernel and the kernel's parent process, its parameters,
+    whether it finds a name an earlier notebook left, and when it started and ended (it sleeps ``sleep``
+    seconds between) into ``<figures_dir>/<name>.json``."""
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
     params = nbformat.v4.new_code_cell('quick = False\nfigures_dir = "figures"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
-        "import json, os\n"
+        "import json, os, time\n"
+        "start = time.time()\n"
+        f"time.sleep({sleep})\n"
         f"json.dump({{'name': {name!r}, 'parent': os.getppid(), 'kernel': os.getpid(), 'quick': quick, "
-        "'fresh': 'leftover' not in globals()}, "
+        "'fresh': 'leftover' not in globals(), 'start': start, 'end': time.time()}, "
         f"open(f'{{figures_dir}}/{name}.json', 'w'))\n"
         "leftover = 1")]
     path = folder / f"{name}.ipynb"
@@ -83,8 +86,8 @@ def test_the_study_draws_comodos_figures_before_egodistills_runs(tmp_path, monke
     src, out, figures = tmp_path / "src", tmp_path / "out", tmp_path / "figures"
     for d in (src, out, figures):
         d.mkdir()
-    books = [_book(src, n) for n in ("01_tour", "06_umap", "08_efficiency", "09_egodistill_tour", "12_egodistill_imu",
-                                     "00_explore")]
+    books = [_book(src, n, sleep=4 if n == "01_tour" else 0.2)  # 08 would start beside the tour, were it not alone
+             for n in ("01_tour", "06_umap", "08_efficiency", "09_egodistill_tour", "12_egodistill_imu", "00_explore")]
     events = []
     drawn = lambda: sorted(p.stem for p in figures.glob("*.json"))  # noqa: E731
     monkeypatch.setattr(study, "notebooks", lambda root=study.ROOT: books)
@@ -100,6 +103,8 @@ def test_the_study_draws_comodos_figures_before_egodistills_runs(tmp_path, monke
     numbers = {b.stem: json.loads((figures / f"{b.stem}.json").read_text()) for b in books}
     assert set(numbers) == {b.stem for b in books} and all(n["fresh"] for n in numbers.values())
     assert len({n["kernel"] for n in numbers.values()}) <= 2  # the kernels kept from COMODO's notebooks to the rest
+    assert numbers["08_efficiency"]["start"] >= max(numbers[n]["end"] for n in ("01_tour", "06_umap"))  # alone
+    assert numbers["00_explore"]["start"] >= max(n["end"] for k, n in numbers.items() if k != "00_explore")
     printed = capsys.readouterr().out
     order = [line.split()[1].rstrip(":") for line in printed.splitlines() if line.startswith("[") and " s -> " in line]
     assert set(order[:3]) == {"01_tour", "06_umap", "08_efficiency"} and order[2] == "08_efficiency"

@@ -26,17 +26,21 @@ def test_corrupt_numbers_are_one_line(tmp_path, capsys):
 def committed_figures(folder: Path, root: Path | None = None) -> Path:
     """The checkout's ``figures/*.json`` as committed (git's index) in ``folder``: a `make study` on another
     CPU rewrites the working copies with other last bits (README, *What changes across CPUs*), and
-    `make test` after it must still pass. Outside a git checkout, the working copies."""
+    `make test` after it must still pass. The working copies where git has no version of a file (outside
+    a git checkout, untracked files, or git refusing the repository)."""
     from comodo.study.cli import ROOT
 
     root = root or ROOT
+    for path in (root / "figures").glob("*.json"):
+        (folder / path.name).write_bytes(path.read_bytes())
     git = shutil.which("git")
     if git is None or not (root / ".git").exists():
-        return root / "figures"
-    listed = subprocess.run([git, "ls-files", "figures/*.json"], cwd=root, capture_output=True, text=True, check=True)
-    for name in listed.stdout.split():
-        shown = subprocess.run([git, "show", f":{name}"], cwd=root, capture_output=True, check=True)
-        (folder / Path(name).name).write_bytes(shown.stdout)
+        return folder
+    listed = subprocess.run([git, "ls-files", "-z", "--", "figures/*.json"], cwd=root, capture_output=True)
+    for name in listed.stdout.decode().split("\0") if listed.returncode == 0 else []:
+        shown = subprocess.run([git, "show", f":{name}"], cwd=root, capture_output=True) if name else None
+        if shown is not None and shown.returncode == 0 and "/" not in name.removeprefix("figures/"):
+            (folder / Path(name).name).write_bytes(shown.stdout)
     return folder
 
 
@@ -52,17 +56,22 @@ def test_the_readme_shows_egodistill_tables_as_comodo_report_prints_them(tmp_pat
 
 def test_the_committed_figures_are_read_whatever_a_study_wrote_over_them(tmp_path):
     """After a `make study` on another CPU (a working copy rewritten), the committed numbers are read;
-    outside a git checkout, the working copies."""
+    an untracked file, and every file outside a git checkout, as it is."""
     git = shutil.which("git")
     if git is None:
         pytest.skip("no git")
-    root, out = tmp_path / "checkout", tmp_path / "out"
+    root = tmp_path / "checkout"
     (root / "figures").mkdir(parents=True)
-    out.mkdir()
-    path = root / "figures" / "10_egodistill_cost.json"
+    path, untracked = root / "figures" / "10_egodistill_cost.json", root / "figures" / "11_egodistill_ablations.json"
     path.write_text('{"committed": 1}')
-    assert committed_figures(out, root) == root / "figures"  # not a checkout yet
+    untracked.write_text('{"untracked": 1}')
+    (tmp_path / "plain").mkdir()
+    plain = committed_figures(tmp_path / "plain", root)  # not a checkout yet
+    assert sorted(p.name for p in plain.iterdir()) == sorted([path.name, untracked.name])
     subprocess.run([git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([git, "add", "figures"], cwd=root, check=True)
+    subprocess.run([git, "add", str(path.relative_to(root))], cwd=root, check=True)
     path.write_text('{"other": "bits"}')
-    assert committed_figures(out, root) == out and (out / path.name).read_text() == '{"committed": 1}'
+    (tmp_path / "out").mkdir()
+    out = committed_figures(tmp_path / "out", root)
+    assert (out / path.name).read_text() == '{"committed": 1}'
+    assert (out / untracked.name).read_text() == '{"untracked": 1}'
