@@ -4,7 +4,7 @@ The notebooks run once per session into a temporary folder: the committed ``figu
 touched, and the caches start empty (``COMODO_DATA`` is a temporary folder, see ``conftest.py``). As in
 ``comodo study --quick``, the quick study's runs are trained first, in its pool of worker processes
 (:func:`comodo.study.cli.prepare_and_train`: both cores busy, where a notebook trains on one), then
-the notebooks are executed as the study executes them (:func:`comodo.study.cli._notebooks`: two worker
+the notebooks are executed as the study executes them (:class:`comodo.study.cli.Notebooks`: two worker
 processes side by side, the notebooks of one sharing its kernel; ``08_efficiency`` and ``00_explore``
 alone, last), reading those runs; one notebook again by plain papermill in a kernel of its own.
 """
@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from comodo.study.comodo import experiments
-from comodo.study.cli import ROOT, _notebooks, notebooks, prepare_and_train
+from comodo.study.cli import ROOT, Notebooks, notebooks, prepare_and_train
 
 NOTEBOOKS = [p.stem for p in notebooks()]
 FIGURES = {
@@ -112,7 +112,8 @@ def executed(tmp_path_factory):
     assert os.environ.get("COMODO_DATA"), "conftest.py must point COMODO_DATA at a temporary folder"
     prepare_and_train(quick=True)
     books = [ROOT / "notebooks" / f"{name}.ipynb" for name in NOTEBOOKS]
-    seconds = _notebooks(books, out, quick=True, figures=str(figures), side_by_side=True)
+    with Notebooks(out, quick=True, figures=str(figures), side_by_side=True) as execute:
+        seconds = execute(books)
     assert set(seconds) == set(books)
     return figures, out
 

@@ -223,15 +223,16 @@ def run(args: argparse.Namespace) -> int:
     rest = [b for b in books if b not in first]
     seconds: dict[Path, float] = {}
     t0 = Mark.now()
-    comodo_half: list[float] = []  # seconds from the start to COMODO's last figure
+    comodo_half = None  # seconds from the start to COMODO's last figure
 
     with Notebooks(out, bool(args.quick), str(figures), side_by_side=not args.only, total=len(books)) as execute:
         def comodo_figures() -> list[Step]:
+            nonlocal comodo_half
             t = Mark.now()
             print(f"COMODO's {len(first)} notebooks ...", flush=True)
             seconds.update(execute(first))
-            comodo_half.append(time.time() - t0.wall)
-            print(f"  COMODO's figures written {comodo_half[0]:.0f} s after the start", flush=True)
+            comodo_half = time.time() - t0.wall
+            print(f"  COMODO's figures written {comodo_half:.0f} s after the start", flush=True)
             return [Step.since(f"COMODO's {len(first)} notebooks (wall)", t)]
 
         steps = prepare_and_train(bool(args.quick), train=not args.only,
@@ -247,8 +248,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"results as Markdown tables: comodo report --figures {figures}", flush=True)
     print(f"\nstep times on {machine()} ({runs.workers()} worker processes):")
     print("\n".join(table(steps, total)))
-    if comodo_half:
-        print(f"  {comodo_half_line(comodo_half[0])}")
+    if comodo_half is not None:
+        print(f"  {comodo_half_line(comodo_half)}")
     cores = os.cpu_count() or 1
     idle, stolen = end.since(t0, 1), end.since(t0, 2)
     if idle is not None:
@@ -326,8 +327,3 @@ class Notebooks:
                 done(b, self.pool.submit(_execute, *args(b)).result() if self.pool is not None else _execute(*args(b)))
         return seconds
 
-
-def _notebooks(books: list[Path], out: Path, quick: bool, figures: str, side_by_side: bool) -> dict[Path, float]:
-    """Execute ``books`` into ``out`` with one :class:`Notebooks`; seconds per notebook."""
-    with Notebooks(out, quick, figures, side_by_side) as execute:
-        return execute(books)

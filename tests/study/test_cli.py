@@ -57,7 +57,8 @@ def test_notebooks_run_side_by_side_and_the_latency_one_alone(tmp_path, monkeypa
     for d in (src, out, figures):
         d.mkdir()
     books = [_book(src, n) for n in ("01_a", "02_b", "08_efficiency", "00_explore")]
-    seconds = study._notebooks(books, out, quick, str(figures), side_by_side=side_by_side)
+    with study.Notebooks(out, quick, str(figures), side_by_side=side_by_side) as execute:
+        seconds = execute(books)
     assert set(seconds) == set(books) and all(s > 0 for s in seconds.values())
     assert list(seconds)[-1] == books[-1]  # 00_explore, which reads every run, finishes last
     if not quick:  # 08_efficiency, which times the CPU, alone after the others (with --quick: beside them)

@@ -36,10 +36,11 @@ def committed_figures(folder: Path, root: Path | None = None) -> Path:
     git = shutil.which("git")
     if git is None or not (root / ".git").exists():
         return folder
-    listed = subprocess.run([git, "ls-files", "-z", "--", "figures/*.json"], cwd=root, capture_output=True)
-    for name in listed.stdout.decode().split("\0") if listed.returncode == 0 else []:
-        shown = subprocess.run([git, "show", f":{name}"], cwd=root, capture_output=True) if name else None
-        if shown is not None and shown.returncode == 0 and "/" not in name.removeprefix("figures/"):
+    listed = subprocess.run([git, "ls-files", "-z", "--", ":(glob)figures/*.json"], cwd=root, capture_output=True)
+    names = listed.stdout.decode().split("\0") if listed.returncode == 0 else []
+    for name in filter(None, names):
+        shown = subprocess.run([git, "show", f":{name}"], cwd=root, capture_output=True)
+        if shown.returncode == 0:
             (folder / Path(name).name).write_bytes(shown.stdout)
     return folder
 
