@@ -1,0 +1,72 @@
+"""`make install` from a fresh clone, before and after session 16's recipe, in one run, alternating.
+
+Before (``--before``, default a34952a): pip installs torch and uv, then uv installs the rest with
+``--compile-bytecode``, then UMAP's numba kernels are compiled. After (``--after``, default HEAD): pip
+installs uv only, uv installs torch with the rest (the same local torch-2.13.0+cpu wheel where there is
+one), then site-packages is compiled to bytecode beside the numba compile, on the other core.
+
+Each install runs in its own clone (``git clone`` of this repository at that commit) with pip's and uv's
+caches empty (``PIP_NO_CACHE_DIR=1``, a new ``UV_CACHE_DIR``), as a newcomer's first ``make study``; the
+clones and caches are deleted afterwards. Prints each install's seconds, the medians and their ratio.
+
+    python benchmarks/bench_install.py [--rounds 2] [--before REV] [--after REV]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_run import machine  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+BEFORE = "a34952a"  # the last commit with pip installing torch and uv compiling bytecode itself
+
+
+def install(rev: str, scratch: Path) -> float:
+    """Seconds of ``make install`` in a fresh clone of ``rev`` with empty caches (raises if it fails)."""
+    clone, cache = scratch / f"clone-{rev}", scratch / f"uv-cache-{rev}"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "checkout", "-q", rev], check=True)
+    env = {**os.environ, "PIP_NO_CACHE_DIR": "1", "UV_CACHE_DIR": str(cache)}
+    env.pop("VIRTUAL_ENV", None)
+    started = time.perf_counter()
+    done = subprocess.run(["make", "install"], cwd=clone, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"make install at {rev} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    shutil.rmtree(clone), shutil.rmtree(cache, ignore_errors=True)
+    return seconds
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=1, help="installs of each recipe, alternating (default 1)")
+    p.add_argument("--before", default=BEFORE, help=f"the commit before (default {BEFORE})")
+    p.add_argument("--after", default="HEAD", help="the commit after (default HEAD: commit your changes first)")
+    args = p.parse_args()
+    if args.rounds < 1:
+        p.error(f"--rounds {args.rounds}: expected >= 1")
+    print(machine(), flush=True)
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory(prefix="bench_install-") as tmp:
+        for r in range(args.rounds):
+            for name, rev in (("before", args.before), ("after", args.after)):
+                s = install(rev, Path(tmp))
+                times[name].append(s)
+                print(f"round {r + 1}: make install {name} ({rev}): {s:.1f} s", flush=True)
+    before, after = (statistics.median(times[k]) for k in ("before", "after"))
+    print(f"median: before {before:.1f} s, after {after:.1f} s: {before / after:.2f}x faster")
+    print(machine())
+
+
+if __name__ == "__main__":
+    main()
