@@ -1,13 +1,17 @@
-"""The world's ray caster before and after session 12 (frames in chunks, scratch arrays reused), in one run.
+"""The world's ray caster before and after a change, in one run: by default session 12's (frames in chunks,
+scratch arrays reused); ``--before a34952a`` times session 16's (the shading's gathers and scatters).
 
-Before: ``comodo/world/render.py`` as of commit fb5fb31, read from this checkout's git history (``git
-show``) and loaded as a module beside the current one; it renders a clip's frames all at once, every
-operation allocating a new (frames × rays) array. After: :data:`comodo.world.render.CHUNK_FRAMES` frames
-at a time, reusing scratch arrays. Each clip's scene (:func:`comodo.world.generate.clip_content`) is
+Before: ``comodo/world/render.py`` as of commit ``--before`` (default fb5fb31), read from this checkout's
+git history (``git show``) and loaded as a module beside the current one. fb5fb31 renders a clip's frames
+all at once, every operation allocating a new (frames × rays) array; after it,
+:data:`comodo.world.render.CHUNK_FRAMES` frames at a time, reusing scratch arrays. a34952a (session 15's
+last) shades each primitive's rays by fancy indexing (a row gather and a row scatter each, the rays sorted
+by a merge sort); after it, the rays are sorted once by a radix sort, gathered with ``np.take`` and put
+back in ray order once. Each clip's scene (:func:`comodo.world.generate.clip_content`) is
 rendered by both, alternating which goes first, and the frames are compared: they must be identical.
 Prints seconds per clip per domain and the ratio. Nothing is written.
 
-    python benchmarks/bench_render.py [--clips 20] [--size default] [--domains teacher ego4d ...]
+    python benchmarks/bench_render.py [--clips 20] [--size default] [--domains teacher ego4d ...] [--before REV]
 """
 
 from __future__ import annotations
@@ -27,14 +31,14 @@ BEFORE = "fb5fb31"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def before_module(folder: Path):
-    """The ray caster of commit :data:`BEFORE`, sharing the current module's primitive classes."""
+def before_module(folder: Path, rev: str = BEFORE):
+    """The ray caster of commit ``rev``, sharing the current module's primitive classes."""
     from comodo.world import render
 
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{BEFORE}:comodo/world/render.py"],
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:comodo/world/render.py"],
                             capture_output=True, text=True)
     if source.returncode != 0:
-        sys.exit(f"bench_render: commit {BEFORE} is not in this checkout's history ({source.stderr.strip()}); "
+        sys.exit(f"bench_render: commit {rev} is not in this checkout's history ({source.stderr.strip()}); "
                  f"it needs a git clone of the project")
     path = folder / "render_before.py"
     path.write_text(source.stdout)
@@ -52,6 +56,7 @@ def main() -> int:
     ap.add_argument("--clips", type=int, default=20, help="clips per domain, spread over the domain")
     ap.add_argument("--size", default="default", choices=["quick", "default"])
     ap.add_argument("--domains", nargs="+", default=["teacher", "ego4d", "egoexo4d", "mmea", "ego4d_verbs"])
+    ap.add_argument("--before", default=BEFORE, help=f"the commit whose ray caster is timed as before (default {BEFORE})")
     args = ap.parse_args()
     import numpy as np
 
@@ -63,7 +68,7 @@ def main() -> int:
     identical = True
     totals = {"before": 0.0, "after": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
-        before = before_module(Path(tmp))
+        before = before_module(Path(tmp), args.before)
         for domain in args.domains:
             spec = DOMAINS[domain]
             clips = plan(spec, args.size, 0)

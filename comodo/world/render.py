@@ -248,20 +248,28 @@ def _cast(scene: Scene, R: np.ndarray, o: np.ndarray, rays: np.ndarray) -> np.nd
 
 
 def _shade(scene: Scene, prims: list, o, d, t_best, id_best) -> np.ndarray:
+    """Colour every ray by what it hit: (F, N) distances and primitive ids (-1: sky) → (F, N, 3) uint8.
+
+    Rays are sorted by primitive once; each primitive shades a contiguous run of them, gathered with
+    ``np.take`` (a copy, 3-4x faster than fancy indexing of rows), and the colours are put back in ray
+    order at the end. Every ray's colour comes from the same operations on the same values as when each
+    primitive gathered and scattered its rays by fancy indexing: the same bytes (``tests/world``).
+    """
     F, N = t_best.shape
     d = d.reshape(F * N, 3)
     t_flat = t_best.reshape(-1)
-    frame = np.repeat(np.arange(F), N)  # (F·N,) frame of each ray
-    ids = id_best.reshape(-1).astype(np.int64) + 1  # 0 = sky
-    order = np.argsort(ids, kind="stable")
+    origin = o[:, 0]  # (F, 3)
+    ids = id_best.reshape(-1) + np.int16(1)  # (F·N,) int16, 0 = sky: sorted by radix sort, not merge sort
+    order = np.argsort(ids, kind="stable")  # (F·N,) rays by primitive, in ray order within each
     bounds = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=len(prims) + 1))])
-    out = np.empty((F * N, 3), dtype=np.float32)
+    out = np.empty((F * N, 3), dtype=np.float32)  # in ``order``
     light = np.asarray([0.3, 0.2, 0.93], np.float32)
     for k in range(-1, len(prims)):
-        idx = order[bounds[k + 1]:bounds[k + 2]]
-        if len(idx) == 0:
+        lo, hi = bounds[k + 1], bounds[k + 2]
+        if lo == hi:
             continue
-        dk = d[idx]
+        idx = order[lo:hi]
+        dk = np.take(d, idx, axis=0)  # (n, 3)
         if k < 0:  # background: sky gradient and an optional skyline silhouette (no parallax)
             elev = dk[:, 2]
             w = np.clip(elev * 2.0, 0, 1)[:, None]
@@ -272,20 +280,20 @@ def _shade(scene: Scene, prims: list, o, d, t_best, id_best) -> np.ndarray:
                 h = 0.12 + sum(0.05 * np.sin(kk * az + r.uniform(0, 6.3)) for kk in r.integers(3, 13, size=4))
                 h += 0.04 * (np.sin(29 * az) > 0.3)  # windows / tree crowns
                 col[elev < h] = scene.skyline
-            out[idx] = col
+            out[lo:hi] = col
             continue
         prim = prims[k]
-        tk = t_flat[idx]
-        fk = frame[idx]
-        pk = o[fk, 0] + tk[:, None] * dk  # (n, 3) hit points
+        tk = np.take(t_flat, idx)
+        fk = idx // N  # (n,) frame of each ray
+        pk = np.take(origin, fk, axis=0) + tk[:, None] * dk  # (n, 3) hit points
         if isinstance(prim, Plane):
             base = prim.texture.shade(pk[:, prim.uv_axes[0]], pk[:, prim.uv_axes[1]])
             nvec = np.asarray(prim.normal, np.float32)
             nk = -np.sign(_dot(dk, nvec))[:, None] * nvec[None, :]
         elif isinstance(prim, Box):
             # the face that was hit: the axis whose slab the point lies on; texture from the other two
-            lo, hi = np.asarray(prim.lo, np.float32), np.asarray(prim.hi, np.float32)
-            ax = np.minimum(np.abs(pk - lo), np.abs(pk - hi)).argmin(-1)
+            lo_, hi_ = np.asarray(prim.lo, np.float32), np.asarray(prim.hi, np.float32)
+            ax = np.minimum(np.abs(pk - lo_), np.abs(pk - hi_)).argmin(-1)
             nk = np.zeros_like(pk)
             np.put_along_axis(nk, ax[:, None], -np.sign(np.take_along_axis(dk, ax[:, None], -1)), -1)
             u = np.where(ax == 0, pk[:, 1], pk[:, 0])
@@ -303,9 +311,12 @@ def _shade(scene: Scene, prims: list, o, d, t_best, id_best) -> np.ndarray:
             base = prim.texture.shade(nk[:, 0] * prim.radius * 6, nk[:, 2] * prim.radius * 6)
         lam = 0.55 + 0.45 * np.clip(_dot(nk, light), 0, 1)
         fog = np.exp(-scene.fog * tk)[:, None]
-        out[idx] = (base * lam[:, None]) * fog + np.asarray(scene.fog_color, np.float32) * (1 - fog)
+        out[lo:hi] = (base * lam[:, None]) * fog + np.asarray(scene.fog_color, np.float32) * (1 - fog)
     out *= scene.brightness
-    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8).reshape(F, N, 3)
+    rgb = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)  # (F·N, 3) in ``order``
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))  # the inverse permutation
+    return np.take(rgb, back, axis=0).reshape(F, N, 3)
 
 
 def _dot(v: np.ndarray, w: np.ndarray) -> np.ndarray:
