@@ -106,6 +106,24 @@ def test_tiny_timesformer_goes_through_the_same_path():
     assert r["params"] == sum(p.numel() for p in MODELS["timesformer"](TINY_TIMESFORMER)[0].parameters())
     assert set(r["latency_ms_per_clip"]) == {"1", "2"}
 
+@pytest.mark.parametrize("name, overrides", [("timesformer", TINY_TIMESFORMER), ("videomae", TINY_VIDEOMAE)])
+def test_video_teachers_are_built_with_random_weights_of_a_trained_scale(name, overrides):
+    """transformers' initialisation is skipped (4.6 s for TimeSformer-base): every parameter must still be
+    set, not left as uninitialised memory — matrices N(0, 0.02²), biases 0, norm weights 1 — and seeded."""
+    def build():
+        torch.manual_seed(0)
+        return MODELS[name](overrides)[0]
+
+    model, again = build(), build()
+    matrices = torch.cat([p.flatten() for p in model.parameters() if p.ndim >= 2])
+    assert torch.isfinite(matrices).all() and abs(matrices.std().item() - 0.02) < 0.002
+    for n, p in model.named_parameters():
+        if p.ndim == 1:
+            assert torch.equal(p, torch.zeros_like(p) if n.endswith("bias") else torch.ones_like(p)), n
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
+    assert torch.isfinite(model(MODELS[name](overrides)[1](1))).all()
+
+
 
 def test_moment_1_small_real_size():
     """T5-small encoder (d 512, 8 layers, 6 heads × 64, d_ff 1024 gated) over 64 patches × 6 channels."""
