@@ -259,7 +259,7 @@ def _shade(scene: Scene, prims: list, o, d, t_best, id_best) -> np.ndarray:
     d = d.reshape(F * N, 3)
     t_flat = t_best.reshape(-1)
     origin = o[:, 0]  # (F, 3)
-    ids = id_best.reshape(-1) + np.int16(1)  # (F·N,) int16, 0 = sky: sorted by radix sort, not merge sort
+    ids = id_best.reshape(-1) + np.int16(1)  # (F·N,) int16, 0 = sky (NumPy: radix sort; int64 took timsort)
     order = np.argsort(ids, kind="stable")  # (F·N,) rays by primitive, in ray order within each
     bounds = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=len(prims) + 1))])
     out = np.empty((F * N, 3), dtype=np.float32)  # in ``order``
