@@ -16,9 +16,9 @@ install: $(STAMP)
 # extra indexes and find-links and pip's choice among them (the best match: a local
 # torch-2.13.0+cpu wheel wins over PyPI's 2.13.0, as with pip), several times faster than pip (torch:
 # about 2 s against pip's 22 s here). Without uv (offline, say): pip, as before. Then, side by side on
-# the two cores: site-packages compiled to bytecode, as pip does at install (else, with
+# the cores: site-packages compiled to bytecode, as pip does at install (else, with
 # PYTHONDONTWRITEBYTECODE set, every worker and kernel compiles transformers' sources again on import),
-# and UMAP's numba kernels compiled once into numba's disk cache (one core for about 30 s; else every
+# and UMAP's numba kernels compiled once into numba's disk cache (one core for about 30 s, the bytecode on the others; else every
 # new kernel or worker compiles them before its first fit: comodo/study/comodo/umap_fit.py).
 # `pip install -e '.[dev]' torch==2.13.0` and environment.yml keep working.
 $(STAMP): pyproject.toml
@@ -58,7 +58,9 @@ test: install
 	$(PY) -m pytest -q --durations=20 $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 bench: install
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in benchmarks/bench_*.py; do \
+	  case $$f in *bench_install.py) echo "== $$f: skipped (two installs from fresh clones; run it alone)"; continue;; esac; \
+	  echo "== $$f"; $(PY) $$f || exit 1; done
 
 # Removes executed notebooks and the quick study's output (build/) only. Cached worlds, teachers,
 # embeddings and runs live in data/ and are never deleted silently: `make distclean` says what it removes.

@@ -7,9 +7,11 @@ one), then site-packages is compiled to bytecode beside the numba compile, on th
 
 Each install runs in its own clone (``git clone`` of this repository at that commit) with pip's and uv's
 caches empty (``PIP_NO_CACHE_DIR=1``, a new ``UV_CACHE_DIR``), as a newcomer's first ``make study``; the
-clones and caches are deleted afterwards. Prints each install's seconds, the medians and their ratio.
+clones and caches are deleted afterwards. Rounds alternate which goes first (the second install of a round
+finds the page cache warm). Prints each install's seconds, the medians and their ratio. ``make bench`` skips
+it: it takes minutes and needs a clone with the project's history.
 
-    python benchmarks/bench_install.py [--rounds 2] [--before REV] [--after REV]
+    python benchmarks/bench_install.py [--rounds 1] [--before REV] [--after REV]
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ BEFORE = "a34952a"  # the last commit with pip installing torch and uv compiling
 
 def install(rev: str, scratch: Path) -> float:
     """Seconds of ``make install`` in a fresh clone of ``rev`` with empty caches (raises if it fails)."""
-    clone, cache = scratch / f"clone-{rev}", scratch / f"uv-cache-{rev}"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    subprocess.run(["git", "-C", str(clone), "checkout", "-q", rev], check=True)
+    name = rev.replace("/", "_")
+    clone, cache = scratch / f"clone-{name}", scratch / f"uv-cache-{name}"
+    for cmd in (["git", "clone", "-q", str(REPO), str(clone)], ["git", "-C", str(clone), "checkout", "-q", rev]):
+        if subprocess.run(cmd, capture_output=True).returncode != 0:
+            raise SystemExit(f"bench_install: {' '.join(cmd)} failed: it needs a git clone of the project with {rev}")
     env = {**os.environ, "PIP_NO_CACHE_DIR": "1", "UV_CACHE_DIR": str(cache)}
     env.pop("VIRTUAL_ENV", None)
     started = time.perf_counter()
@@ -59,12 +63,13 @@ def main() -> None:
     times: dict[str, list[float]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory(prefix="bench_install-") as tmp:
         for r in range(args.rounds):
-            for name, rev in (("before", args.before), ("after", args.after)):
+            pair = (("before", args.before), ("after", args.after))
+            for name, rev in (pair if r % 2 == 0 else pair[::-1]):
                 s = install(rev, Path(tmp))
                 times[name].append(s)
                 print(f"round {r + 1}: make install {name} ({rev}): {s:.1f} s", flush=True)
     before, after = (statistics.median(times[k]) for k in ("before", "after"))
-    print(f"median: before {before:.1f} s, after {after:.1f} s: {before / after:.2f}x faster")
+    print(f"median: before {before:.1f} s, after {after:.1f} s: before / after = {before / after:.2f}")
     print(machine())
 
 

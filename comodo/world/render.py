@@ -253,13 +253,14 @@ def _shade(scene: Scene, prims: list, o, d, t_best, id_best) -> np.ndarray:
     Rays are sorted by primitive once; each primitive shades a contiguous run of them, gathered with
     ``np.take`` (a copy, 3-4x faster than fancy indexing of rows), and the colours are put back in ray
     order at the end. Every ray's colour comes from the same operations on the same values as when each
-    primitive gathered and scattered its rays by fancy indexing: the same bytes (``tests/world``).
+    primitive gathered and scattered its rays by fancy indexing: the same frames
+    (``benchmarks/bench_render.py --before a34952a`` compares them clip by clip).
     """
     F, N = t_best.shape
     d = d.reshape(F * N, 3)
     t_flat = t_best.reshape(-1)
     origin = o[:, 0]  # (F, 3)
-    ids = id_best.reshape(-1) + np.int16(1)  # (F·N,) int16, 0 = sky (NumPy: radix sort; int64 took timsort)
+    ids = (id_best.reshape(-1) + np.int16(1)).view(np.uint16)  # (F·N,) 0 = sky; 16 bits: NumPy's radix sort
     order = np.argsort(ids, kind="stable")  # (F·N,) rays by primitive, in ray order within each
     bounds = np.concatenate([[0], np.cumsum(np.bincount(ids, minlength=len(prims) + 1))])
     out = np.empty((F * N, 3), dtype=np.float32)  # in ``order``

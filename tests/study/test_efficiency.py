@@ -106,6 +106,7 @@ def test_tiny_timesformer_goes_through_the_same_path():
     assert r["params"] == sum(p.numel() for p in MODELS["timesformer"](TINY_TIMESFORMER)[0].parameters())
     assert set(r["latency_ms_per_clip"]) == {"1", "2"}
 
+
 @pytest.mark.parametrize("name, overrides", [("timesformer", TINY_TIMESFORMER), ("videomae", TINY_VIDEOMAE)])
 def test_video_teachers_are_built_with_random_weights_of_a_trained_scale(name, overrides):
     """transformers' initialisation is skipped (4.6 s for TimeSformer-base): every parameter must still be
@@ -122,7 +123,6 @@ def test_video_teachers_are_built_with_random_weights_of_a_trained_scale(name, o
             assert torch.equal(p, torch.zeros_like(p) if n.endswith("bias") else torch.ones_like(p)), n
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
     assert torch.isfinite(model(MODELS[name](overrides)[1](1))).all()
-
 
 
 def test_moment_1_small_real_size():
