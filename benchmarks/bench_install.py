@@ -7,7 +7,8 @@ one), then site-packages is compiled to bytecode beside the numba compile, on th
 
 Each install runs in its own clone (``git clone`` of this repository at that commit) with pip's and uv's
 caches empty (``PIP_NO_CACHE_DIR=1``, a new ``UV_CACHE_DIR``), as a newcomer's first ``make study``; the
-clones and caches are deleted afterwards. Rounds alternate which goes first (the second install of a round
+clones and caches are deleted afterwards, after listing what each install left (its distributions and
+``.pyc`` files, compared at the end). Rounds alternate which goes first (the second install of a round
 finds the page cache warm). Prints each install's seconds, the medians and their ratio. ``make bench`` skips
 it: it takes minutes and needs a clone with the project's history.
 
@@ -33,8 +34,17 @@ REPO = Path(__file__).resolve().parents[1]
 BEFORE = "a34952a"  # the last commit with pip installing torch and uv compiling bytecode itself
 
 
-def install(rev: str, scratch: Path) -> float:
-    """Seconds of ``make install`` in a fresh clone of ``rev`` with empty caches (raises if it fails)."""
+def installed(clone: Path) -> tuple[list[str], int]:
+    """What ``make install`` left in ``clone``'s venv: its distributions (``name==version``, sorted) and how
+    many ``.pyc`` files it holds."""
+    listed = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+                            capture_output=True, text=True, check=True)
+    return sorted(listed.stdout.split()), sum(1 for _ in (clone / ".venv").rglob("*.pyc"))
+
+
+def install(rev: str, scratch: Path) -> tuple[float, tuple[list[str], int]]:
+    """Seconds of ``make install`` in a fresh clone of ``rev`` with empty caches (exits if it fails), and
+    :func:`installed`."""
     name = rev.replace("/", "_")
     clone, cache = scratch / f"clone-{name}", scratch / f"uv-cache-{name}"
     for cmd in (["git", "clone", "-q", str(REPO), str(clone)], ["git", "-C", str(clone), "checkout", "-q", rev]):
@@ -47,8 +57,9 @@ def install(rev: str, scratch: Path) -> float:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"make install at {rev} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    what = installed(clone)
     shutil.rmtree(clone), shutil.rmtree(cache, ignore_errors=True)
-    return seconds
+    return seconds, what
 
 
 def main() -> None:
@@ -61,15 +72,19 @@ def main() -> None:
         p.error(f"--rounds {args.rounds}: expected >= 1")
     print(machine(), flush=True)
     times: dict[str, list[float]] = {"before": [], "after": []}
+    contents: dict[str, tuple[list[str], int]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_install-") as tmp:
         for r in range(args.rounds):
             pair = (("before", args.before), ("after", args.after))
             for name, rev in (pair if r % 2 == 0 else pair[::-1]):
-                s = install(rev, Path(tmp))
+                s, contents[name] = install(rev, Path(tmp))
                 times[name].append(s)
-                print(f"round {r + 1}: make install {name} ({rev}): {s:.1f} s", flush=True)
+                print(f"round {r + 1}: make install {name} ({rev}): {s:.1f} s; {len(contents[name][0])} "
+                      f"distributions, {contents[name][1]:,} .pyc files", flush=True)
     before, after = (statistics.median(times[k]) for k in ("before", "after"))
     print(f"median: before {before:.1f} s, after {after:.1f} s: before / after = {before / after:.2f}")
+    (pkgs_b, pyc_b), (pkgs_a, pyc_a) = contents["before"], contents["after"]
+    print(f"the same distributions and versions: {pkgs_b == pkgs_a}; the same number of .pyc files: {pyc_b == pyc_a}")
     print(machine())
 
 
