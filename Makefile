@@ -14,11 +14,12 @@ install: $(STAMP)
 
 # pip installs uv, then uv installs the package, torch and every other dependency with pip's index,
 # extra indexes and find-links and pip's choice among them (the best match: a local
-# torch-2.13.0+cpu wheel wins over PyPI's 2.13.0, as with pip), several times faster than pip (torch:
-# about 2 s against pip's 22 s here). Without uv (offline, say): pip, as before. Then, side by side on
+# torch-2.13.0+cpu wheel wins over PyPI's 2.13.0, as with pip; benchmarks/bench_install.py compares
+# this recipe with the one before). Without uv (offline, say): pip, as before. Then, side by side on
 # the cores: site-packages compiled to bytecode, as pip does at install (else, with
 # PYTHONDONTWRITEBYTECODE set, every worker and kernel compiles transformers' sources again on import),
-# and UMAP's numba kernels compiled once into numba's disk cache (one core for about 30 s, the bytecode on the others; else every
+# and UMAP's numba kernels compiled once into numba's disk cache (one core, for the seconds `umap_fit` prints; the bytecode on the
+# others; else every
 # new kernel or worker compiles them before its first fit: comodo/study/comodo/umap_fit.py).
 # `pip install -e '.[dev]' torch==2.13.0` and environment.yml keep working.
 $(STAMP): pyproject.toml

@@ -245,9 +245,9 @@ def _video_builder(family: str) -> Builder:
         cfg = config_cls(**overrides)
         from transformers.initialization import no_init_weights
 
-        with no_init_weights():  # transformers' own initialisation: 4.6 s for TimeSformer-base on one core
+        with no_init_weights():  # transformers' own pass over every module: most of TimeSformer-base's build
             model = model_cls(cfg)
-        _random_weights(model, cfg.initializer_range)  # 0.7 s
+        _random_weights(model, cfg.initializer_range)  # (each result's seconds["build"])
         module = PooledVideoEncoder(model)
         shape = (cfg.num_frames, cfg.num_channels, cfg.image_size, cfg.image_size)
         return module, lambda b: _randn(b, *shape)

@@ -109,7 +109,7 @@ def test_tiny_timesformer_goes_through_the_same_path():
 
 @pytest.mark.parametrize("name, overrides", [("timesformer", TINY_TIMESFORMER), ("videomae", TINY_VIDEOMAE)])
 def test_video_teachers_are_built_with_random_weights_of_a_trained_scale(name, overrides):
-    """transformers' initialisation is skipped (4.6 s for TimeSformer-base): every parameter must still be
+    """transformers' initialisation is skipped (most of a video teacher's build): every parameter must still be
     set, not left as uninitialised memory — matrices N(0, 0.02²), biases 0, norm weights 1 — and seeded."""
     def build():
         torch.manual_seed(0)
