@@ -72,8 +72,12 @@ def test_grid_search_skip_rule():
     assert out["grid_searched"] is False and out["C"] == 1e5
     x, y = blobs(20, 4, spread=0.3, seed=6)
     keep = np.flatnonzero((y != 3) | (np.arange(y.size) % 20 < 4))  # class 3 keeps 4 < 5 samples
-    out = svm_protocol(x[keep], y[keep], tx, ty)
-    assert out["grid_searched"] is False and out["C"] == 1e5 and out["n_train"] == 64
+    out = svm_protocol(x[keep], y[keep], tx, ty)  # the reference's rule: 64 // 4 = 16 per class on average
+    assert out["grid_searched"] is True and out["C"] in SVMConfig().c_grid and out["n_train"] == 64
+    few = np.flatnonzero((y < 2) | (np.arange(y.size) % 20 < 5))  # 20 + 20 + 5 + 5 = 50 samples, 12 per class
+    assert svm_protocol(x[few], y[few], tx, ty)["grid_searched"] is True
+    out = svm_protocol(x[few], y[few], tx, ty, SVMConfig(min_per_class=13))  # 50 // 4 = 12 < 13
+    assert out["grid_searched"] is False and out["C"] == 1e5 and out["n_train"] == 50
     out = svm_protocol(x, y, tx, ty, SVMConfig(min_samples=10, fallback_C=7.0))
     assert out["grid_searched"] is True
     out = svm_protocol(x, y, tx, ty, SVMConfig(min_samples=81, fallback_C=7.0))
@@ -85,6 +89,22 @@ def test_train_set_is_stratified_subsampled():
     y[30:40] = 2  # class sizes 30, 20, 40
     out = svm_protocol(x, y, x[:5], y[:5], SVMConfig(max_train=45))
     assert out["n_train"] == 45
+    # as the reference, standardised with the whole train split's statistics, then subsampled
+    from sklearn.preprocessing import StandardScaler
+
+    from comodo.evaluation import svm as svm_mod
+
+    fitted = []
+
+    class Recording(StandardScaler):
+        def fit(self, X, y=None, sample_weight=None):
+            fitted.append(len(X))
+            return super().fit(X, y, sample_weight)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(svm_mod, "StandardScaler", Recording)
+        assert svm_protocol(x, y, x[:5], y[:5], SVMConfig(max_train=45)) == out
+    assert fitted == [90]
     idx = stratified_subsample(y, 45, seed=0)
     assert idx.size == 45 and np.unique(idx).size == 45
     assert np.bincount(y[idx]).tolist() == [15, 10, 20]  # halves
