@@ -48,6 +48,9 @@ def evaluate_run(run_dir: str | Path, dataset: str | None = None, dataset_path: 
                  layout: str | None = None, world_size: str | None = None, world_seed: int | None = None,
                  svm: SVMConfig | None = None) -> dict:
     """SVM acc@1/3/5 of a run's student on ``dataset`` (default: the one it was distilled on)."""
+    check(dataset is not None or dataset_path is None,
+          f"--dataset-path {dataset_path}: also give --dataset, the layout of the data there (the result is "
+          f"named after it; without it the run's own results_<dataset>.json would be overwritten)")
     student, config = load_student(run_dir)
     same = dataset is None and dataset_path is None
     spec = resolve_spec(dataset or config.dataset, dataset_path if not same else config.dataset_path,

@@ -197,8 +197,9 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
             idx = np.concatenate([idx, idx[: (-len(idx)) % d.world]])[d.rank::d.world]
         return idx
 
-    def n_steps(epoch: int) -> int:
-        return math.ceil(len(order(epoch)) / per_rank)
+    def n_steps(epoch: int) -> int:  # the batches an epoch trains on: a lone leftover window is skipped (below)
+        full, left = divmod(len(order(epoch)), per_rank)
+        return full + (left >= 2)
 
     scheduler, total_steps = _schedule(optimizer, n_steps(0), n_steps(1), config)
     start_epoch = 0

@@ -62,6 +62,25 @@ def test_log_checkpoint_and_config_are_written(teacher_ready, tmp_path):
     assert saved["total_steps"] > 0
 
 
+@pytest.mark.parametrize("method", ["l2", "comodo"])
+def test_the_schedule_counts_the_batches_that_train(teacher_ready, tmp_path, method):
+    """A lone leftover window is not a step (BatchNorm needs two); the linear decay still ends at 0 on the
+    last step when the train split (less the queue's clips in epoch 0) leaves one window over."""
+    first = distill(DistillConfig(**{**QUICK, "method": method, "num_epochs": 1}), tmp_path / "n", progress=False)
+    n = json.loads((first / "config.json").read_text())["n_train"]
+    held = 16 if method == "comodo" else 0
+    batch = next(b for b in range(3, 64) if (n - held) % b == 1 or n % b == 1)
+
+    def steps(windows: int) -> int:  # an epoch's batches of two or more windows
+        return windows // batch + (windows % batch >= 2)
+
+    run = distill(DistillConfig(**{**QUICK, "method": method, "batch_size": batch}), tmp_path / "r", progress=False)
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    total = json.loads((run / "config.json").read_text())["total_steps"]
+    assert total == steps(n - held) + steps(n) < -(-(n - held) // batch) - (-n // batch)
+    assert log[-1]["lr"] == 0.0
+
+
 def test_loss_falls(teacher_ready, tmp_path):
     run = distill(DistillConfig(**{**QUICK, "num_epochs": 6}), tmp_path / "run", progress=False)
     losses = [json.loads(line)["loss"] for line in (run / "log.jsonl").read_text().splitlines()]
@@ -184,6 +203,12 @@ def test_cli_distill_then_evaluate(teacher_ready, tmp_path):
     out = _cli("evaluate", "--run", str(run), "--dataset", "mmea", "--world-size", "quick")
     assert out.returncode == 0, out.stderr
     assert json.loads((run / "results_mmea.json").read_text())["eval_dataset"] == "mmea"
+    # another folder without the name of its layout: refused, the run's own result untouched
+    before = (run / "results_ego4d.json").read_bytes()
+    out = _cli("evaluate", "--run", str(run), "--dataset-path", str(tmp_path / "elsewhere"))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "--dataset-path" in out.stderr and "also give --dataset" in out.stderr
+    assert (run / "results_ego4d.json").read_bytes() == before
 
 
 def test_torchrun_two_processes_hold_identical_queues(teacher_ready, tmp_path):
