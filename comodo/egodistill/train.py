@@ -82,7 +82,8 @@ def _init_from(student: EgoDistillStudent, config: EgoDistillConfig, init: Path)
     check(c0.stage == "pretrain", f"--init {init}: a stage-{c0.stage} run; expected a stage-0 (pretrain) run")
     check(c0.pretrain == config.pretrain,
           f"--init {init}: pre-trained with {c0.pretrain!r} but --pretrain is {config.pretrain!r}")
-    same = ("dataset", "dataset_path", "world_size", "world_seed", "clip_s", "frames", "use_imu", "image_ckpt")
+    same = ("dataset", "dataset_path", "layout", "world_size", "world_seed", "clip_s", "teacher", "image_ckpt",
+            "frames", "frame_selection", "use_imu", "imu_length", "imu_options")
     diff = [k for k in same if getattr(c0, k) != getattr(config, k)]
     if diff:
         raise ComodoError(f"--init {init}: its {diff[0]} {getattr(c0, diff[0])!r} differs from this run's "
@@ -202,10 +203,11 @@ def train(config: EgoDistillConfig, out: str | Path, resume: bool = False, progr
             for k, v in parts.items():
                 parts_sum[k] = parts_sum.get(k, 0.0) + v
             bar.set_postfix(loss=f"{parts['total']:.3f}")
+        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trained at (the scheduler then sets the next)
         scheduler.step()
         record = {"epoch": epoch + 1, "loss": parts_sum.get("total", math.nan) / max(steps, 1),
                   **{k: v / max(steps, 1) for k, v in parts_sum.items() if k != "total"},
-                  "lr": optimizer.param_groups[0]["lr"], **validate(student, config, va, device),
+                  "lr": lr, **validate(student, config, va, device),
                   "seconds": time.time() - e0}
         if d.main:
             with open(out / "log.jsonl", "a") as f:

@@ -713,23 +713,31 @@ def register_models() -> dict[str, ModelSpec]:
     return MODELS
 
 
-def measurements_key(plan: StudyPlan) -> dict[str, Any]:
-    """What a table of measurements depends on, beside the load of the machine: the plan, the CPU (model,
-    torch's capability, cores), torch's and transformers' versions and the code that builds and times the
-    models (this module, Φ's, the encoders')."""
+def models_code() -> dict[str, str]:
+    """The hashes of the sources that build the registry's models and their inputs (this module, Φ's sizes
+    and architecture, EgoDistill's IMU length, the encoders), by path inside the package: what a cached
+    count or measurement of them depends on beside the libraries."""
     from pathlib import Path
 
-    import transformers
-
     from comodo.io import file_hash
-    from comodo.study.cli import machine
 
     package = Path(__file__).resolve().parents[1]
     sources = sorted([Path(__file__), package / "study" / "egodistill" / "efficiency.py",
-                      package / "egodistill" / "student.py", *(package / "encoders").glob("*.py")])
+                      package / "egodistill" / "student.py", package / "egodistill" / "clips.py",
+                      *(package / "encoders").glob("*.py")])
+    return {p.relative_to(package).as_posix(): file_hash(p) for p in sources}
+
+
+def measurements_key(plan: StudyPlan) -> dict[str, Any]:
+    """What a table of measurements depends on, beside the load of the machine: the plan, the CPU (model,
+    torch's capability, cores), torch's and transformers' versions and the code that builds and times the
+    models (:func:`models_code`)."""
+    import transformers
+
+    from comodo.study.cli import machine
+
     return {"plan": plan.to_dict(), "machine": machine(), "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "code": {p.relative_to(package).as_posix(): file_hash(p) for p in sources}}
+            "transformers": transformers.__version__, "code": models_code()}
 
 
 def study_table(quick: bool = False, plan: StudyPlan | None = None, progress: bool = False,

@@ -76,8 +76,20 @@ def test_stage1_runs_its_stage0_first_and_the_loss_falls(models, tmp_path):
     run = train(_config(models, num_epochs=4), tmp_path / "run", progress=False)
     assert (run / "stage0" / "student.pt").exists()
     assert json.loads((run / "stage0" / "config.json").read_text())["config"]["stage"] == "pretrain"
-    losses = [json.loads(x)["loss"] for x in (run / "log.jsonl").read_text().splitlines()]
-    assert losses[-1] < losses[0]
+    log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["loss"] < log[0]["loss"]
+    # each epoch logs the rate it trained at: × 0.1 from epoch round(0.6·4) + 1 = 3, again from round(0.8·4) + 1 = 4
+    assert [r["lr"] for r in log] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-5])
+
+
+def test_a_stage0_run_of_other_settings_is_refused_as_init(models, tmp_path):
+    """Stage 1 starts only from a stage 0 of its own data, teacher, frames and IMU input."""
+    s0 = train(_config(models, stage="pretrain", num_epochs=1), tmp_path / "s0", progress=False)
+    _, timesformer, _ = models
+    for field, value in [("teacher", str(timesformer)), ("frame_selection", "first"), ("imu_length", 48)]:
+        with pytest.raises(ComodoError, match=f"--init {s0}: its {field} .* differs from this run's") as e:
+            train(_config(models, init=str(s0), **{field: value}), tmp_path / f"s1-{field}", progress=False)
+        assert "\n" not in str(e.value) and not (tmp_path / f"s1-{field}" / "student.pt").exists()
 
 
 @pytest.mark.parametrize("name,frames", [("visonly_distill", 1), ("visimu", 1), ("visonly", 1),

@@ -13,7 +13,8 @@ weights; the same total as :func:`~comodo.study.efficiency.measure`'s; a multipl
 Counting with real weights took VideoMAE-base ~16 s and TimeSformer-base ~18 s on a 2-core AMD EPYC; on the
 meta device a count is under a second, and :func:`gflops` still keeps
 each count in ``<cache>/efficiency/gflops_<model>_<key>.json``, keyed by the model name, its config
-overrides and the torch and transformers versions (FLOP counts are deterministic given those), written
+overrides, the torch and transformers versions and the sources that build the models (FLOP counts are
+deterministic given those), written
 atomically. A cache file that cannot be read (truncated, edited, another key) is counted again and
 rewritten: the count is cheap to redo and always the same.
 """
@@ -55,9 +56,12 @@ def models(variants: Iterable[str], frames: Iterable[int], teachers: Iterable[st
 
 
 def cache_key(name: str, overrides: Mapping[str, Any] | None = None) -> dict:
-    """What a count depends on: the model, its config overrides, torch's and transformers' versions."""
+    """What a count depends on: the model, its config overrides, torch's and transformers' versions and the
+    code that builds the models (:func:`comodo.study.efficiency.models_code`: Φ's sizes, the encoders)."""
+    from comodo.study.efficiency import models_code
+
     return {"model": name, "overrides": dict(overrides or {}), "torch": metadata.version("torch"),
-            "transformers": metadata.version("transformers")}
+            "transformers": metadata.version("transformers"), "code": models_code()}
 
 
 def cache_path(name: str, overrides: Mapping[str, Any] | None = None) -> Path:

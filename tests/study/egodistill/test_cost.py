@@ -53,6 +53,16 @@ def test_the_key_changes_with_the_model_and_its_overrides():
     assert cost.cache_key("videomae")["model"] == "videomae" and "transformers" in cost.cache_key("videomae")
 
 
+def test_the_key_changes_with_the_code_that_builds_the_models(monkeypatch):
+    """Φ's sizes live in the code (ResNet-18's widths, z_V's 768, f_M's defaults): an edit there counts again."""
+    before = cost.cache_path("egodistill_n1")
+    assert {"study/egodistill/efficiency.py", "egodistill/student.py", "egodistill/clips.py",
+            "encoders/cnn.py"} <= set(cost.cache_key("egodistill_n1")["code"])
+    code = {**efficiency.models_code(), "egodistill/student.py": "edited"}
+    monkeypatch.setattr(efficiency, "models_code", lambda: code)
+    assert cost.cache_path("egodistill_n1") != before
+
+
 def test_model_names():
     assert cost.student_model("visimu", 2) == "egodistill_n2"
     assert cost.student_model("visonly_distill", 4) == "visonly_n4"
