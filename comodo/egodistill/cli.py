@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--num-epochs", type=int, default=None, help="default: the teacher config's")
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--learning-rate", type=float, default=None)
+    t.add_argument("--hflip", action="store_true",
+                   help="flip every other batch left-right at random (only for labels a mirror image keeps: "
+                        "not for the embedded verbs' turn_left / turn_right)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto")
     t.add_argument("--out", default=None, help="folder to save it in (default: the cache)")
@@ -150,7 +153,7 @@ def _teacher(args: argparse.Namespace) -> int:
     given = {"epochs": args.num_epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate}
     config = TeacherFinetuneConfig(dataset=args.dataset, dataset_path=args.dataset_path, layout=args.layout,
                                    world_size=args.world_size, world_seed=args.world_seed, clip_s=args.clip_s,
-                                   base=args.video_ckpt, seed=args.seed, device=args.device,
+                                   base=args.video_ckpt, hflip=args.hflip, seed=args.seed, device=args.device,
                                    **{k: v for k, v in given.items() if v is not None})
     print(finetune_teacher(config, out=Path(args.out) if args.out else None, progress=not args.quiet))
     return 0

@@ -65,6 +65,10 @@ class TeacherFinetuneConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     weight_decay: float = 0.05
+    # A random left-right flip per batch keeps the labels only where a mirror image has the same label.
+    # The embedded verbs do not: a mirrored turn_left is a turn_right (yaw ±40°/s), and with flips the
+    # fine-tuned teacher told the two apart at chance (sessions 1-16; off since session 17).
+    hflip: bool = False
     seed: int = 0
     device: str = "auto"
 
@@ -89,6 +93,7 @@ class TeacherFinetuneConfig:
         check(is_positive_number(c.learning_rate), f"learning-rate {c.learning_rate!r}: expected a positive number")
         check(c.weight_decay == 0 or is_positive_number(c.weight_decay),
               f"weight-decay {c.weight_decay!r}: expected a number ≥ 0")
+        check(isinstance(c.hflip, bool), f"hflip {c.hflip!r}: expected true or false")
         pick_device(c.device)  # an unknown or absent device: a one-line error
         return c
 
@@ -188,7 +193,8 @@ def _accuracy(logits: Tensor, y: np.ndarray) -> float:
 
 def _train(c: TeacherFinetuneConfig, model: nn.Module, train: _ClipPixels, y_train: np.ndarray,
            val: _ClipPixels, y_val: np.ndarray, device: torch.device, progress: bool):
-    """AdamW + one-cycle schedule, a random horizontal flip per batch; val clip accuracy each epoch.
+    """AdamW + one-cycle schedule (with ``hflip``, a random horizontal flip per batch); val clip accuracy each
+    epoch.
 
     Returns the per-epoch history and the best epoch (its weights are loaded into ``model``).
     """
@@ -205,7 +211,7 @@ def _train(c: TeacherFinetuneConfig, model: nn.Module, train: _ClipPixels, y_tra
         for i in range(0, len(order), c.batch_size):
             idx = order[i:i + c.batch_size]
             batch = train[idx]  # (b, F, 3, h, w)
-            if torch.rand(1, generator=gen).item() < 0.5:
+            if c.hflip and torch.rand(1, generator=gen).item() < 0.5:
                 batch = batch.flip(-1)  # horizontal flip
             loss = nn.functional.cross_entropy(model(pixel_values=batch.to(device)).logits, y[idx].to(device))
             opt.zero_grad()

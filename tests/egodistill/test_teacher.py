@@ -159,7 +159,8 @@ def test_bad_settings_and_inputs_are_one_line_errors(bases, tmp_path):
     for bad, match in [(dict(epochs=0), "epochs 0"), (dict(learning_rate=-1.0), "learning-rate -1.0"),
                        (dict(seed=-1), "seed -1"), (dict(world_size="huge"), "world size 'huge'"),
                        (dict(clip_s=0), "clip_s 0"), (dict(num_frames=0), "num-frames 0"),
-                       (dict(device="tpu"), "device 'tpu'"), (dict(weight_decay=float("nan")), "weight-decay")]:
+                       (dict(device="tpu"), "device 'tpu'"), (dict(weight_decay=float("nan")), "weight-decay"),
+                       (dict(hflip="yes"), "hflip 'yes'")]:
         with pytest.raises(ComodoError, match=match):
             _config(bases["videomae"], **bad).resolved()
     with pytest.raises(ComodoError, match="only videomae bases take another frame count"):
@@ -174,6 +175,45 @@ def test_bad_settings_and_inputs_are_one_line_errors(bases, tmp_path):
         tmp_path / "bert")
     with pytest.raises(ComodoError, match="unknown video classifier model_type 'bert'"):
         VideoClassifier(tmp_path / "bert")
+
+
+class _Recorder(torch.nn.Module):
+    """A stand-in classifier that keeps every training batch it is shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(2))
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, pixel_values):
+        from types import SimpleNamespace
+
+        if self.training:
+            self.seen.append(pixel_values.clone())
+        return SimpleNamespace(logits=pixel_values.flatten(1)[:, :1] * 0 + self.w)  # (b, 2)
+
+
+@pytest.mark.parametrize("hflip", [False, True])
+def test_frames_are_flipped_only_when_asked(hflip):
+    """A mirror image swaps the embedded verbs turn_left and turn_right: the fine-tune flips no frame
+    unless ``hflip`` says the labels allow it (the default is off)."""
+    from comodo.egodistill import teacher as teacher_mod
+
+    assert TeacherFinetuneConfig().hflip is False
+    train = torch.arange(24 * 2 * 3 * 2 * 4, dtype=torch.float32).reshape(24, 2, 3, 2, 4)  # (N, F, 3, h, w)
+    y = np.arange(24) % 2
+    model = _Recorder()
+    c = TeacherFinetuneConfig(epochs=3, batch_size=4, hflip=hflip, device="cpu")
+    teacher_mod._train(c, model, train, y, train[:4], y[:4], torch.device("cpu"), progress=False)
+    rows = {tuple(r.flatten().tolist()) for r in train}
+    seen = torch.cat(model.seen)
+    assert len(seen) == 3 * 24
+    flipped = [tuple(r.flatten().tolist()) not in rows for r in seen]
+    if hflip:
+        mirrored = [tuple(r.flip(-1).flatten().tolist()) in rows for r in seen]
+        assert any(flipped) and not all(flipped) and flipped == mirrored
+    else:
+        assert not any(flipped)
 
 
 def test_videomae_base_takes_another_frame_count(bases, world, tmp_path):
