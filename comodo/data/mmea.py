@@ -36,7 +36,8 @@ import numpy as np
 from comodo.data.imu import read_csv_imu
 from comodo.data.layout import LAYOUTS, Layout, split_lines, unique_uids
 from comodo.data.spec import DataSpec, Sample
-from comodo.data.windows import whole_recording
+from comodo.data.video import probe_video
+from comodo.data.windows import check_durations, whole_recording
 from comodo.errors import ComodoError, check
 
 _FOLDER = re.compile(r"\d+_.+")
@@ -60,13 +61,16 @@ def load_split(spec: DataSpec, split: str) -> list[Sample]:
     samples = []
     for _, folder, clip in entries:
         imu_path = spec.root / "sensor" / folder / f"{clip}.csv"
+        video_path = spec.root / "video" / folder / f"{clip}.mp4"
         n_imu = _sensor(spec, imu_path).shape[1]
+        if video_path.exists():  # a missing video fails when it is read
+            check_durations(spec, imu_path, n_imu, video_path, probe_video(video_path).duration_s)
         samples.append(
             Sample(
                 uid=f"{folder}/{clip}",
                 label=folder.split("_", 1)[1],
                 imu_path=imu_path,
-                video_path=spec.root / "video" / folder / f"{clip}.mp4",
+                video_path=video_path,
                 window=0,
                 start_s=0.0,
                 end_s=n_imu / spec.imu_rate,

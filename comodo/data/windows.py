@@ -27,6 +27,20 @@ from comodo.errors import ComodoError, check
 
 MIN_COVERAGE = 0.9  # fraction of a window's W samples that must carry a timestamp inside it
 _UNITS = {0: ("s", 1.0), 1: ("ms", 1e-3), 2: ("µs", 1e-6), 3: ("ns", 1e-9)}
+# IMU and video paired by index must last about as long: neither more than this many times the other
+# (a wrong --imu-rate or a stub recording would otherwise pair the wrong spans without a word; an IMU that
+# stops somewhat before its video, or runs on after it, only loses or leaves windows)
+DURATION_RATIO = 2.0
+
+
+def check_durations(spec: DataSpec, imu_path: Path, n_imu: int, video_path: Path, video_s: float) -> None:
+    """One clear error when ``n_imu`` samples at ``spec.imu_rate`` and the video at ``video_path`` (of
+    ``video_s`` seconds) last more than :data:`DURATION_RATIO` times one another: index pairing assumes
+    one recording, the two starting together."""
+    imu_s = n_imu / spec.imu_rate
+    check(video_s / DURATION_RATIO <= imu_s <= video_s * DURATION_RATIO,
+          f"IMU {imu_path}: {n_imu} samples at {spec.imu_rate:g} Hz last {imu_s:.2f} s but its video "
+          f"{video_path} lasts {video_s:.2f} s; expected the same recording (is --imu-rate right?)")
 
 
 def uses_timestamps(spec: DataSpec, ts_path: Path) -> bool:
@@ -68,6 +82,8 @@ def recording_windows(
             f"(times span {t[0]:.3f}–{t[-1]:.3f} s); expected times on the video clock",
         )
     else:
+        if video_windows is not None:
+            check_durations(spec, imu_path, n_imu, video_path, duration)
         imu_windows = n_imu // W
         check(
             imu_windows >= 1,

@@ -211,7 +211,7 @@ def _mmea(root: Path, clips: dict[str, np.ndarray], header: bool = False) -> Pat
             text = ",".join(f"c{k}" for k in range(rows.shape[1])) + "\n" + text
         (root / "sensor" / folder / f"{clip}.csv").write_text(text)
         if i == 0:
-            _video(root / "video" / folder / f"{clip}.mp4", 0.8)
+            _video(root / "video" / folder / f"{clip}.mp4", len(rows) / 25)  # as long as its sensor at 25 Hz
         n = int(folder.split("_")[0])
         lines.append(f"yourdataset_path/data/{rel} {len(rows)} {len(rows)} {n - 1}")
     (root / "train.txt").write_bytes("\r\n".join(lines).encode())
@@ -233,7 +233,7 @@ def test_mmea_labels_and_raw_count_scaling(tmp_path):
         ("12_standing/s_1", "standing", 0, 0.0, 1.2),
     ]
     assert samples[0].video_path == root / "video" / "3_drinking" / "3_drinking_2022_04_21_10_00_00.mp4"
-    assert probe_video(samples[0].video_path).n_frames == 4
+    assert probe_video(samples[0].video_path).n_frames == 10
     x = read_imu(spec, samples[0])
     assert x.shape == (6, 50) and x.dtype == np.float32  # no row lost: the CSVs have no header
     expected = [STANDARD_GRAVITY, 0, -STANDARD_GRAVITY, math.pi / 180, -2 * math.pi / 180, 0]
@@ -244,6 +244,25 @@ def test_mmea_labels_and_raw_count_scaling(tmp_path):
     np.testing.assert_allclose(half[0, 0], 2 * STANDARD_GRAVITY, rtol=1e-6)
     with pytest.raises(ComodoError, match=r"12_standing/s_1\.mp4: file not found"):
         read_frames(samples[1].video_path)
+
+
+def test_imu_and_video_of_other_lengths_are_refused_naming_the_file(tmp_path):
+    """Index pairing takes IMU and video as one recording: a stub sensor file or a wrong rate is an error,
+    not an IMU stretched over the clip or windows paired with the wrong seconds."""
+    root = _mmea(tmp_path / "mmea", {"1_upstairs/u": _counts(50)})
+    assert len(load_split(DataSpec("mmea", root), "train")) == 1  # 2.0 s of sensor, a 2.0 s video
+    for rate in (10.0, 100.0):  # 5.0 s and 0.5 s of sensor against the 2.0 s video
+        with pytest.raises(ComodoError, match=rf"u\.csv: 50 samples at {rate:g} Hz last .* but its video "
+                                              rf".*u\.mp4 lasts 2\.00 s; expected the same recording") as e:
+            load_split(DataSpec("mmea", root, imu_rate=rate), "train")
+        assert "\n" not in str(e.value)
+    (root / "sensor" / "1_upstairs" / "u.csv").write_text("16384,0,0,0,0,0\n")  # one row: 0.04 s
+    with pytest.raises(ComodoError, match=r"u\.csv: 1 samples at 25 Hz last 0\.04 s"):
+        load_split(DataSpec("mmea", root), "train")
+    ego = _ego(tmp_path / "ego", {"a": (80, 4.0)})  # 4.0 s of IMU at 20 Hz, a 4.0 s video
+    assert len(load_split(_spec("ego4d", ego), "train")) == 4
+    with pytest.raises(ComodoError, match=r"a\.npy: 80 samples at 5 Hz last 16\.00 s but its video"):
+        load_split(_spec("ego4d", ego, imu_rate=5.0), "train")
 
 
 def test_mmea_header_and_extra_columns(tmp_path):
