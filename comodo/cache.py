@@ -25,7 +25,7 @@ import torch
 
 from comodo.data.identity import samples_identity
 from comodo.data.spec import Sample
-from comodo.encoders.video import VideoTeacher, clip_frames
+from comodo.encoders.video import VideoTeacher, stack_clips
 from comodo.io import stable_hash
 from comodo.paths import cache_root
 
@@ -103,7 +103,7 @@ def clip_batches(samples: Sequence[Sample], num_frames: int, batch_size: int = 3
     from tqdm.auto import tqdm
 
     for i in tqdm(range(0, len(samples), batch_size), desc=desc, disable=not progress, leave=False, file=sys.stderr):
-        yield np.stack([clip_frames(s.video_path, s.start_s, s.end_s, num_frames) for s in samples[i:i + batch_size]])
+        yield stack_clips(samples[i:i + batch_size], num_frames)
 
 
 def encode(teacher: VideoTeacher, samples: Sequence[Sample], pooled: bool = False, batch_size: int = 32,

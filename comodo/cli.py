@@ -2,7 +2,8 @@
 
 Every sub-command lives in the module that does the work and registers itself here through
 ``add_parser(subparsers)`` + ``run(args)``; heavy imports happen only when a command runs.
-A :class:`~comodo.errors.ComodoError` becomes one line on stderr and exit status 2.
+A :class:`~comodo.errors.ComodoError`, or an ``OSError`` (an output path that cannot be written), becomes
+one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except ComodoError as e:
         print(f"comodo: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # an output that cannot be written (read-only, a file where a folder goes, ...)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"comodo: error: {where}{e.strerror or e}; expected a path this user can write", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("comodo: interrupted", file=sys.stderr)

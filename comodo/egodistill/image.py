@@ -14,6 +14,7 @@ centre-cropped, never upscaled and blurred (the hub's 224 / 0.875 would).
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from comodo.encoders.hub import weights_readable
 from comodo.errors import check
 from comodo.train.classifier import fit_classifier
 from comodo.train.schedules import one_cycle
@@ -142,7 +144,9 @@ def pretrain_image_encoder(config: ImagePretrainConfig = ImagePretrainConfig(), 
     """
     out = image_encoder_dir(config)
     if (out / "pretrain.json").exists():
-        return out
+        if weights_readable(out):
+            return out
+        print(f"image encoder {out}: its weights cannot be read; training it again", file=sys.stderr, flush=True)
     from comodo.world.domains import DOMAINS
     from comodo.world.generate import generate
 
@@ -233,7 +237,7 @@ class ImageEncoder(nn.Module):
                  device: str | torch.device = "cpu", verbose: bool = True) -> None:
         super().__init__()
         from comodo.egodistill.video_classifier import load_processor
-        from comodo.encoders.hub import checkpoint_name, resolve_checkpoint
+        from comodo.encoders.hub import checkpoint_name, load_weights, resolve_checkpoint
         from comodo.encoders.video import quiet_transformers
 
         quiet_transformers()
@@ -249,7 +253,8 @@ class ImageEncoder(nn.Module):
         self.model_type = str(self.hf_config.model_type)
         self.family = IMAGE_ENCODERS.get(self.model_type)
         self.processor = load_processor(self.path, "image")
-        self.backbone = AutoModel.from_pretrained(self.path)  # the backbone, without a classifier head
+        self.backbone = load_weights("image encoder", self.path,  # the backbone, without a classifier head
+                                     lambda: AutoModel.from_pretrained(self.path))
         self.dim = self.family.dim(self.hf_config)
         self.requires_grad_(False)
         self.to(device).eval()

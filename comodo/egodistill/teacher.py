@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from comodo.data import Sample
 from comodo.egodistill.teacher_cache import teacher_outputs
+from comodo.encoders.hub import load_weights, weights_readable
 from comodo.egodistill.video_classifier import CLASSIFIERS, VideoClassifier, load_processor, preprocess
 from comodo.train.schedules import one_cycle
 from comodo.errors import check, check_seed, is_integer, is_positive_number
@@ -167,10 +168,9 @@ class _ClipPixels:
         return len(self.clips)
 
     def _decode(self, idx: Sequence[int]) -> Tensor:
-        from comodo.encoders.video import clip_frames
+        from comodo.encoders.video import stack_clips
 
-        frames = np.stack([clip_frames(self.clips[i].video_path, self.clips[i].start_s, self.clips[i].end_s,
-                                       self.num_frames) for i in idx])  # (b, F, H, W, 3)
+        frames = stack_clips([self.clips[i] for i in idx], self.num_frames)  # (b, F, H, W, 3)
         return preprocess(self.processor, frames)  # (b, F, 3, h, w)
 
     def __getitem__(self, idx: Tensor | Sequence[int]) -> Tensor:
@@ -219,6 +219,9 @@ def _train(c: TeacherFinetuneConfig, model: nn.Module, train: _ClipPixels, y_tra
             opt.step()
             sched.step()
             losses.append(loss.item())
+            check(np.isfinite(losses[-1]), f"teacher fine-tune on {c.dataset} diverged in epoch {epoch + 1} "
+                                           f"(loss {losses[-1]}); expected a finite loss: lower --learning-rate "
+                                           f"({c.learning_rate:g})")
         acc = _accuracy(_logits(model, val, device, 2 * c.batch_size), y_val)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_acc": acc})
         if best < 0 or acc > history[best]["val_acc"]:
@@ -247,10 +250,10 @@ def _build(c: TeacherFinetuneConfig, base: Path, labels: list[str], device: torc
     check(frames % tubelet == 0, f"num-frames {frames}: expected a multiple of the base's tubelet size {tubelet}")
     processor = load_processor(base)
     torch.manual_seed(c.seed)
-    model = AutoModelForVideoClassification.from_pretrained(
+    model = load_weights("teacher base", base, lambda: AutoModelForVideoClassification.from_pretrained(
         base, num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={k: i for i, k in enumerate(labels)}, ignore_mismatched_sizes=True,
-        **({"num_frames": frames} if frames != own else {}))
+        **({"num_frames": frames} if frames != own else {})))
     head = getattr(model, kind.head)
     # always a fresh head, even when the base happened to have as many classes (they are other classes)
     nn.init.trunc_normal_(head.weight, std=float(getattr(hf, "initializer_range", 0.02)))
@@ -278,6 +281,9 @@ def finetune_teacher(config: TeacherFinetuneConfig, out: Path | None = None, pro
     key = _key(c, base_fp, spec, clips)
     out = Path(out) if out is not None else cache_root() / "egodistill" / "teachers" / f"{name}-{c.dataset}-{key}"
     done = _finished(out, key)
+    if done is not None and not weights_readable(out):
+        print(f"teacher {out}: its weights cannot be read; fine-tuning it again", file=sys.stderr, flush=True)
+        done = None
     if done is not None:
         if progress:
             _summary(done, out)

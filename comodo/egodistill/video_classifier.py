@@ -82,7 +82,7 @@ class VideoClassifier(nn.Module):
     def __init__(self, checkpoint: str | os.PathLike, device: str | torch.device = "cpu",
                  revision: str | None = None) -> None:
         super().__init__()
-        from comodo.encoders.hub import checkpoint_name, resolve_checkpoint
+        from comodo.encoders.hub import checkpoint_name, load_weights, resolve_checkpoint
         from comodo.encoders.video import quiet_transformers
 
         quiet_transformers()
@@ -95,7 +95,8 @@ class VideoClassifier(nn.Module):
         self.model_type = str(hf_config.model_type)
         self.kind = CLASSIFIERS.get(self.model_type)
         self.processor = load_processor(self.path)
-        self.model = AutoModelForVideoClassification.from_pretrained(self.path)
+        self.model = load_weights("teacher checkpoint", self.path,
+                                  lambda: AutoModelForVideoClassification.from_pretrained(self.path))
         head = getattr(self.model, self.kind.head, None)
         check(isinstance(head, nn.Linear),
               f"teacher checkpoint {self.path}: no classifier layer {self.kind.head!r}; expected a "

@@ -41,3 +41,31 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, revision: str | None = N
             f"cannot load checkpoint {name!r} from the Hugging Face hub ({why}); on a machine with "
             f"network run `huggingface-cli download {name} --local-dir DIR` and pass DIR instead"
         ) from None
+
+
+def weights_readable(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds safetensors weights that read: every file's header parses and covers the
+    file (a truncated or overwritten file does not). For the caches' own ``save_pretrained`` folders."""
+    from safetensors import safe_open
+
+    files = sorted(Path(folder).glob("*.safetensors"))
+    try:
+        for f in files:
+            with safe_open(str(f), "pt") as h:
+                h.keys()
+    except Exception:  # SafetensorError, OSError: what a damaged file raises
+        return False
+    return bool(files)
+
+
+def load_weights(what: str, path: str | os.PathLike, load):
+    """``load()``, with a checkpoint whose weights cannot be read (truncated, corrupt, of another shape)
+    turned into one line naming ``what`` and ``path``."""
+    from safetensors import SafetensorError
+
+    try:
+        return load()
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise ComodoError(f"{what} {path}: its weights cannot be read ({why}); expected a complete checkpoint "
+                          f"folder (save_pretrained)") from None

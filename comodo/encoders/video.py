@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from comodo.encoders import TEACHERS
-from comodo.encoders.hub import resolve_checkpoint
+from comodo.encoders.hub import load_weights, resolve_checkpoint
 from comodo.errors import ComodoError, check
 
 # model_type -> pooling of the last hidden state (B, N, H) -> (B, H)
@@ -82,7 +82,7 @@ class VideoTeacher(nn.Module):
             self.processor = AutoImageProcessor.from_pretrained(path)
         except (OSError, ValueError) as e:
             raise ComodoError(f"teacher checkpoint {path}: no usable image processor config ({e})") from None
-        self.backbone = AutoModel.from_pretrained(path).eval()
+        self.backbone = load_weights("teacher checkpoint", path, lambda: AutoModel.from_pretrained(path)).eval()
         hidden = int(hf_config.hidden_size)
         self.head: nn.Module = (random_mlp(hidden, config.mlp_hidden_dim, config.mlp_output_dim,
                                            config.projection_seed)
@@ -133,6 +133,17 @@ def quiet_transformers() -> None:
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     warnings.filterwarnings("ignore", message=".*requires torchvision.*")
+
+
+def stack_clips(samples, num_frames: int) -> np.ndarray:
+    """:func:`clip_frames` of each sample, stacked: (N, F, H, W, 3) uint8; every video must have the first
+    one's frame size (one line naming the first that does not)."""
+    clips = [clip_frames(s.video_path, s.start_s, s.end_s, num_frames) for s in samples]
+    size = clips[0].shape[1:3] if clips else None
+    for s, c in zip(samples, clips):
+        check(c.shape[1:3] == size, f"video {s.video_path}: frames of {c.shape[2]}×{c.shape[1]} px; expected "
+                                    f"{size[1]}×{size[0]} px like {samples[0].video_path} (one frame size per dataset)")
+    return np.stack(clips)
 
 
 def clip_frames(video_path, start_s: float, end_s: float, num_frames: int) -> np.ndarray:

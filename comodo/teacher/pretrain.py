@@ -85,11 +85,11 @@ def teacher_dir(config: TeacherPretrainConfig) -> Path:
 def _load_clips(world: Path, split: str, config: TeacherPretrainConfig, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """All clips of a split as (N, 2·num_frames, H, W, 3) uint8 (two interleaved temporal offsets)."""
     from comodo.data import DataSpec, load_split
-    from comodo.encoders.video import clip_frames
+    from comodo.encoders.video import stack_clips
 
     spec = DataSpec(layout="ego4d", root=world)
     samples = load_split(spec, split)
-    frames = np.stack([clip_frames(s.video_path, s.start_s, s.end_s, 2 * config.num_frames) for s in samples])
+    frames = stack_clips(samples, 2 * config.num_frames)
     y = np.array([labels.index(s.label) for s in samples])
     return frames, y
 

@@ -32,6 +32,7 @@ from comodo.errors import ComodoError, check
 from comodo.io import atomic_path, write_json
 from comodo.losses import comodo_loss, info_nce, l2_distill, supervised_ce
 from comodo.queue import EmbeddingQueue
+from comodo.train.checkpoint import load_state
 from comodo.train.config import DistillConfig
 
 # AdamW updates every parameter tensor in a few multi-tensor (``foreach``) calls instead of a dozen
@@ -159,7 +160,7 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
     state = None
     if resume:
         check(ckpt_path.exists(), f"--resume: no checkpoint at {ckpt_path}; start the run without --resume")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        state = load_state(ckpt_path)  # a damaged checkpoint: one line naming it
         saved = DistillConfig.from_dict(state["config"])
         check(saved == config, f"--resume: the settings differ from the run in {out}; "
                                f"resume with the same settings or use another --out")
@@ -241,9 +242,12 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
                 continue
             imu = X[b].to(device)
             if config.method == "supervised":
-                loss = supervised_ce(model(imu, head="classifier"), label_ids[b].to(device))
+                logits = model(imu, head="classifier")  # (b, classes)
+                _check_finite(logits, config, epoch)
+                loss = supervised_ce(logits, label_ids[b].to(device))
             else:
                 z_s = model(imu)  # (b, D)
+                _check_finite(z_s, config, epoch)
                 z_t = Z[b].to(device)  # (b, D)
                 if config.method == "comodo":
                     loss = comodo_loss(z_s, z_t, queue.keys(), config.student_temp, config.teacher_temp)
@@ -291,6 +295,13 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
                                           "queue_identical_across_ranks": same_queue})
     d.barrier()
     return out
+
+
+def _check_finite(out: torch.Tensor, config, epoch: int) -> None:
+    """A student whose outputs are no longer finite has diverged: say so, with the setting to change."""
+    check(bool(torch.isfinite(out).all()),
+          f"{config.method} training diverged in epoch {epoch + 1}: the student's outputs are not finite; "
+          f"lower --learning-rate ({config.learning_rate:g})")
 
 
 @torch.no_grad()

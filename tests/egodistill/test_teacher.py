@@ -216,6 +216,37 @@ def test_frames_are_flipped_only_when_asked(hflip):
         assert not any(flipped)
 
 
+def test_a_diverging_fine_tune_saves_nothing_and_names_the_learning_rate(bases, tmp_path):
+    with pytest.raises(ComodoError, match=r"teacher fine-tune on ego4d diverged in epoch 1 \(loss nan\); "
+                                          r"expected a finite loss: lower --learning-rate \(1e\+12\)"):
+        finetune_teacher(_config(bases["videomae"], learning_rate=1e12), out=tmp_path / "t", progress=False)
+    assert not (tmp_path / "t").exists()
+
+
+def test_damaged_weights_are_one_line_errors_and_a_damaged_cache_is_rebuilt(bases, finetuned, tmp_path, capsys):
+    from comodo.encoders.hub import weights_readable
+
+    broken = tmp_path / "broken"
+    shutil.copytree(bases["videomae"], broken)
+    with open(broken / "model.safetensors", "r+b") as f:
+        f.truncate(4000)
+    assert weights_readable(bases["videomae"]) and not weights_readable(broken)
+    for load in (lambda: VideoClassifier(broken),
+                 lambda: finetune_teacher(_config(broken), out=tmp_path / "t", progress=False)):
+        with pytest.raises(ComodoError, match=rf"{broken}: its weights cannot be read \(.*\); expected a complete"):
+            load()
+    assert not (tmp_path / "t").exists()
+    # a cached teacher whose finetune.json holds the key but whose weights were damaged: fine-tuned again
+    out = finetune_teacher(_config(bases["videomae"]), out=tmp_path / "cached", progress=False)
+    good = (out / "model.safetensors").read_bytes()
+    with open(out / "model.safetensors", "r+b") as f:
+        f.truncate(4000)
+    capsys.readouterr()
+    assert finetune_teacher(_config(bases["videomae"]), out=out, progress=False) == out
+    assert "its weights cannot be read; fine-tuning it again" in capsys.readouterr().err
+    assert (out / "model.safetensors").read_bytes() == good
+
+
 def test_videomae_base_takes_another_frame_count(bases, world, tmp_path):
     out = finetune_teacher(_config(bases["videomae"], num_frames=6), out=tmp_path / "t6", progress=False)
     teacher = VideoClassifier(out)

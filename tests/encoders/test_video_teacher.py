@@ -97,6 +97,33 @@ def test_unknown_model_type_is_a_clear_error(tmp_path):
         VideoTeacher(TeacherConfig(checkpoint=str(tmp_path)))
 
 
+def test_clips_of_another_frame_size_are_a_one_line_error_naming_the_video(tmp_path):
+    from comodo.data import Sample
+    from comodo.data.video import write_video
+    from comodo.encoders.video import stack_clips
+
+    paths = []
+    for name, (h, w) in {"a": (32, 48), "b": (32, 48), "c": (16, 16)}.items():
+        write_video(tmp_path / f"{name}.mp4", np.zeros((10, h, w, 3), np.uint8), 5)
+        paths.append(tmp_path / f"{name}.mp4")
+    samples = [Sample(p.stem, "x", tmp_path / "imu.npy", p, 0, 0.0, 2.0) for p in paths]
+    assert stack_clips(samples[:2], 4).shape == (2, 4, 32, 48, 3)
+    with pytest.raises(ComodoError, match=r"video .*c\.mp4: frames of 16×16 px; expected 48×32 px like .*a\.mp4"):
+        stack_clips(samples, 4)
+
+
+def test_truncated_weights_are_a_one_line_error_naming_the_folder(videomae_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(videomae_dir, broken)
+    with open(broken / "model.safetensors", "r+b") as f:
+        f.truncate(5000)
+    with pytest.raises(ComodoError, match=rf"teacher checkpoint {broken}: its weights cannot be read") as e:
+        VideoTeacher(TeacherConfig(checkpoint=str(broken)))
+    assert "\n" not in str(e.value)
+
+
 def test_missing_checkpoint_and_offline_hub_id_are_clear_errors(tmp_path, monkeypatch):
     with pytest.raises(ComodoError, match="has no config.json"):
         VideoTeacher(TeacherConfig(checkpoint=str(tmp_path)))

@@ -81,6 +81,14 @@ def test_the_schedule_counts_the_batches_that_train(teacher_ready, tmp_path, met
     assert log[-1]["lr"] == 0.0
 
 
+@pytest.mark.parametrize("method", ["comodo", "supervised"])
+def test_a_diverging_run_is_a_one_line_error_naming_the_learning_rate(teacher_ready, tmp_path, method):
+    with pytest.raises(ComodoError, match=rf"{method} training diverged in epoch \d+: the student's outputs are "
+                                          r"not finite; lower --learning-rate \(1e\+09\)") as e:
+        distill(DistillConfig(**{**QUICK, "method": method, "learning_rate": 1e9}), tmp_path / "run", progress=False)
+    assert "\n" not in str(e.value) and not (tmp_path / "run" / "student.pt").exists()
+
+
 def test_loss_falls(teacher_ready, tmp_path):
     run = distill(DistillConfig(**{**QUICK, "num_epochs": 6}), tmp_path / "run", progress=False)
     losses = [json.loads(line)["loss"] for line in (run / "log.jsonl").read_text().splitlines()]
@@ -167,6 +175,10 @@ def test_resume_with_other_settings_is_refused(teacher_ready, tmp_path):
     distill(DistillConfig(**QUICK), tmp_path / "run", progress=False, stop_after=1)
     with pytest.raises(ComodoError, match="settings differ"):
         distill(DistillConfig(**{**QUICK, "seed": 5}), tmp_path / "run", resume=True, progress=False)
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    last.write_bytes(last.read_bytes()[:3000])  # a damaged checkpoint: one line naming it
+    with pytest.raises(ComodoError, match=rf"checkpoint {last}: cannot be read"):
+        distill(DistillConfig(**QUICK), tmp_path / "run", resume=True, progress=False)
 
 
 def _cli(*args, env=None):
@@ -203,6 +215,11 @@ def test_cli_distill_then_evaluate(teacher_ready, tmp_path):
     out = _cli("evaluate", "--run", str(run), "--dataset", "mmea", "--world-size", "quick")
     assert out.returncode == 0, out.stderr
     assert json.loads((run / "results_mmea.json").read_text())["eval_dataset"] == "mmea"
+    # an output that cannot be written: one line naming it, no traceback
+    (tmp_path / "a_file").write_text("")
+    out = _cli("evaluate", "--run", str(run), "--out", str(tmp_path / "a_file" / "r.json"))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert out.stderr.startswith("comodo: error:") and "a_file" in out.stderr and "Traceback" not in out.stderr
     # another folder without the name of its layout: refused, the run's own result untouched
     before = (run / "results_ego4d.json").read_bytes()
     out = _cli("evaluate", "--run", str(run), "--dataset-path", str(tmp_path / "elsewhere"))
