@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except ComodoError as e:
         print(f"comodo: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # an output that cannot be written (read-only, a file where a folder goes, ...)
+    except OSError as e:  # a path that cannot be read or written (read-only, a file where a folder goes, ...)
         where = f"{e.filename}: " if e.filename else ""
-        print(f"comodo: error: {where}{e.strerror or e}; expected a path this user can write", file=sys.stderr)
+        print(f"comodo: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("comodo: interrupted", file=sys.stderr)

@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--learning-rate", type=float, default=None)
     t.add_argument("--hflip", action="store_true",
-                   help="flip every other batch left-right at random (only for labels a mirror image keeps: "
+                   help="flip each batch left-right with probability 1/2 (only for labels a mirror image keeps: "
                         "not for the embedded verbs' turn_left / turn_right)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto")

@@ -142,7 +142,8 @@ def stack_clips(samples, num_frames: int) -> np.ndarray:
     size = clips[0].shape[1:3] if clips else None
     for s, c in zip(samples, clips):
         check(c.shape[1:3] == size, f"video {s.video_path}: frames of {c.shape[2]}×{c.shape[1]} px; expected "
-                                    f"{size[1]}×{size[0]} px like {samples[0].video_path} (one frame size per dataset)")
+                                    f"{size[1]}×{size[0]} px like {samples[0].video_path} (clips are encoded in "
+                                    f"batches: one frame size per dataset)")
     return np.stack(clips)
 
 

@@ -127,8 +127,10 @@ def svm_protocol(
     scaler = StandardScaler().fit(normalize(train_x))  # on the whole train split, as the reference
     train_z = scaler.transform(normalize(train_x))  # (N, D)
     test_z = scaler.transform(normalize(test_x))  # (M, D)
-    grid_searched = bool(train_y.size // classes.size >= config.min_per_class and train_y.size >= config.min_samples)
     keep = stratified_subsample(train_y, config.max_train, config.seed)  # (N',)
+    # the reference's rule on the whole split; a subsample (a max_train below the default) must still fill the folds
+    grid_searched = bool(train_y.size // classes.size >= config.min_per_class and train_y.size >= config.min_samples
+                         and keep.size // classes.size >= config.cv_folds)
     train_z, train_y = train_z[keep], train_y[keep]  # (N', D), (N',)
 
     c_value = float(config.fallback_C)

@@ -241,20 +241,21 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
             if len(b) < 2:  # BatchNorm needs two samples; a lone leftover window waits for the next epoch
                 continue
             imu = X[b].to(device)
-            if config.method == "supervised":
-                logits = model(imu, head="classifier")  # (b, classes)
-                _check_finite(logits, config, epoch)
-                loss = supervised_ce(logits, label_ids[b].to(device))
-            else:
-                z_s = model(imu)  # (b, D)
-                _check_finite(z_s, config, epoch)
-                z_t = Z[b].to(device)  # (b, D)
-                if config.method == "comodo":
-                    loss = comodo_loss(z_s, z_t, queue.keys(), config.student_temp, config.teacher_temp)
-                elif config.method == "infonce":
-                    loss = info_nce(z_s, z_t, config.infonce_temp)
+            pred = model(imu, head="classifier") if config.method == "supervised" else model(imu)  # (b, C) or (b, D)
+            try:  # the losses check their inputs: a non-finite student output means the run diverged
+                if config.method == "supervised":
+                    loss = supervised_ce(pred, label_ids[b].to(device))
                 else:
-                    loss = l2_distill(z_s, z_t)
+                    z_t = Z[b].to(device)  # (b, D)
+                    if config.method == "comodo":
+                        loss = comodo_loss(pred, z_t, queue.keys(), config.student_temp, config.teacher_temp)
+                    elif config.method == "infonce":
+                        loss = info_nce(pred, z_t, config.infonce_temp)
+                    else:
+                        loss = l2_distill(pred, z_t)
+            except ComodoError:
+                _check_finite(pred, config, epoch)
+                raise
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -298,7 +299,8 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
 
 
 def _check_finite(out: torch.Tensor, config, epoch: int) -> None:
-    """A student whose outputs are no longer finite has diverged: say so, with the setting to change."""
+    """A student whose outputs are no longer finite has diverged: say so, with the setting to change (read
+    only when a loss refused its inputs: no host read per step beyond the losses' own checks)."""
     check(bool(torch.isfinite(out).all()),
           f"{config.method} training diverged in epoch {epoch + 1}: the student's outputs are not finite; "
           f"lower --learning-rate ({config.learning_rate:g})")

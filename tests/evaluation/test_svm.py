@@ -78,6 +78,8 @@ def test_grid_search_skip_rule():
     assert svm_protocol(x[few], y[few], tx, ty)["grid_searched"] is True
     out = svm_protocol(x[few], y[few], tx, ty, SVMConfig(min_per_class=13))  # 50 // 4 = 12 < 13
     assert out["grid_searched"] is False and out["C"] == 1e5 and out["n_train"] == 50
+    out = svm_protocol(x, y, tx, ty, SVMConfig(max_train=12))  # a subsample of 3 per class cannot fill 5 folds
+    assert out["grid_searched"] is False and out["C"] == 1e5 and out["n_train"] == 12
     out = svm_protocol(x, y, tx, ty, SVMConfig(min_samples=10, fallback_C=7.0))
     assert out["grid_searched"] is True
     out = svm_protocol(x, y, tx, ty, SVMConfig(min_samples=81, fallback_C=7.0))
