@@ -18,9 +18,9 @@ install: $(STAMP)
 # this recipe with the one before). Without uv (offline, say): pip, as before. Then, side by side on
 # the cores: site-packages compiled to bytecode, as pip does at install (else, with
 # PYTHONDONTWRITEBYTECODE set, every worker and kernel compiles transformers' sources again on import),
-# and UMAP's numba kernels compiled once into numba's disk cache (one core, for the seconds `umap_fit` prints; the bytecode on the
-# others; else every
-# new kernel or worker compiles them before its first fit: comodo/study/comodo/umap_fit.py).
+# and UMAP's numba kernels compiled once into numba's disk cache (on one core, for the seconds `umap_fit`
+# prints, the bytecode on the others; else every new kernel or worker compiles them before its first fit:
+# comodo/study/comodo/umap_fit.py).
 # `pip install -e '.[dev]' torch==2.13.0` and environment.yml keep working.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -6,7 +6,7 @@ git history (``git show``) and loaded as a module beside the current one. fb5fb3
 all at once, every operation allocating a new (frames × rays) array; after it,
 :data:`comodo.world.render.CHUNK_FRAMES` frames at a time, reusing scratch arrays. a34952a (session 15's
 last) shades each primitive's rays by fancy indexing (a row gather and a row scatter each, the rays
-sorted by a timsort of int64 ids); after it, the rays are sorted once by a radix sort of int16 ids,
+sorted by a timsort of int64 ids); after it, the rays are sorted once by a radix sort of uint16 ids,
 gathered with ``np.take`` and put back in ray order once. Each clip's scene (:func:`comodo.world.generate.clip_content`) is
 rendered by both, alternating which goes first, and the frames are compared: they must be identical.
 Prints seconds per clip per domain and the ratio. Nothing is written.

@@ -14,7 +14,6 @@ centre-cropped, never upscaled and blurred (the hub's 224 / 0.875 would).
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from comodo.encoders.hub import weights_readable
+from comodo.encoders.hub import cached_weights_ok
 from comodo.errors import check
 from comodo.train.classifier import fit_classifier
 from comodo.train.schedules import one_cycle
@@ -143,10 +142,8 @@ def pretrain_image_encoder(config: ImagePretrainConfig = ImagePretrainConfig(), 
     clips' frames, trained under one torch thread (the bytes do not depend on the thread count).
     """
     out = image_encoder_dir(config)
-    if (out / "pretrain.json").exists():
-        if weights_readable(out):
-            return out
-        print(f"image encoder {out}: its weights cannot be read; training it again", file=sys.stderr, flush=True)
+    if (out / "pretrain.json").exists() and cached_weights_ok(out, "image encoder", "training it again"):
+        return out
     from comodo.world.domains import DOMAINS
     from comodo.world.generate import generate
 

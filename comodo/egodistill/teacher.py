@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from comodo.data import Sample
 from comodo.egodistill.teacher_cache import teacher_outputs
-from comodo.encoders.hub import load_weights, weights_readable
+from comodo.encoders.hub import cached_weights_ok, load_weights
 from comodo.egodistill.video_classifier import CLASSIFIERS, VideoClassifier, load_processor, preprocess
 from comodo.train.schedules import one_cycle
 from comodo.errors import check, check_seed, is_integer, is_positive_number
@@ -281,8 +281,7 @@ def finetune_teacher(config: TeacherFinetuneConfig, out: Path | None = None, pro
     key = _key(c, base_fp, spec, clips)
     out = Path(out) if out is not None else cache_root() / "egodistill" / "teachers" / f"{name}-{c.dataset}-{key}"
     done = _finished(out, key)
-    if done is not None and not weights_readable(out):
-        print(f"teacher {out}: its weights cannot be read; fine-tuning it again", file=sys.stderr, flush=True)
+    if done is not None and not cached_weights_ok(out, "teacher", "fine-tuning it again"):
         done = None
     if done is not None:
         if progress:

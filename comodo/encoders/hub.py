@@ -58,6 +58,17 @@ def weights_readable(folder: str | os.PathLike) -> bool:
     return bool(files)
 
 
+def cached_weights_ok(folder: str | os.PathLike, what: str, redo: str) -> bool:
+    """For a finished cache folder: whether its weights read (:func:`weights_readable`); if not, says so on
+    stderr (``<what> <folder>: its weights cannot be read; <redo>``) and the caller builds it again."""
+    if weights_readable(folder):
+        return True
+    import sys
+
+    print(f"{what} {folder}: its weights cannot be read; {redo}", file=sys.stderr, flush=True)
+    return False
+
+
 def load_weights(what: str, path: str | os.PathLike, load):
     """``load()``, with a checkpoint whose weights cannot be read (truncated, corrupt, of another shape)
     turned into one line naming ``what`` and ``path``."""

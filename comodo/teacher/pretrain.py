@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from comodo.encoders.hub import cached_weights_ok
 from comodo.errors import check
 from comodo.io import atomic_dir, stable_hash, write_json
 from comodo.paths import cache_root
@@ -97,7 +98,7 @@ def _load_clips(world: Path, split: str, config: TeacherPretrainConfig, labels: 
 def pretrain_teacher(config: TeacherPretrainConfig = TeacherPretrainConfig(), verbose: bool = True) -> Path:
     """Train (or reuse) the embedded teacher; returns its checkpoint folder."""
     out = teacher_dir(config)
-    if (out / "pretrain.json").exists():
+    if (out / "pretrain.json").exists() and cached_weights_ok(out, "embedded teacher", "pre-training it again"):
         return out
     from comodo.encoders.video import quiet_transformers
 

@@ -17,7 +17,6 @@ embeddings enter the queue. The data order of epoch ``e`` is a permutation drawn
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -241,18 +240,11 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
             if len(b) < 2:  # BatchNorm needs two samples; a lone leftover window waits for the next epoch
                 continue
             imu = X[b].to(device)
-            pred = model(imu, head="classifier") if config.method == "supervised" else model(imu)  # (b, C) or (b, D)
+            supervised = config.method == "supervised"
+            pred = model(imu, head="classifier") if supervised else model(imu)  # (b, C) or (b, D)
+            target = label_ids[b].to(device) if supervised else Z[b].to(device)  # (b,) ids or (b, D) z_t
             try:  # the losses check their inputs: a non-finite student output means the run diverged
-                if config.method == "supervised":
-                    loss = supervised_ce(pred, label_ids[b].to(device))
-                else:
-                    z_t = Z[b].to(device)  # (b, D)
-                    if config.method == "comodo":
-                        loss = comodo_loss(pred, z_t, queue.keys(), config.student_temp, config.teacher_temp)
-                    elif config.method == "infonce":
-                        loss = info_nce(pred, z_t, config.infonce_temp)
-                    else:
-                        loss = l2_distill(pred, z_t)
+                loss = _loss(config, pred, target, queue)
             except ComodoError:
                 _check_finite(pred, config, epoch)
                 raise
@@ -261,7 +253,7 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
             optimizer.step()
             scheduler.step()
             if queue is not None:
-                queue.enqueue(z_t)  # after the loss and the step: this batch's teacher rows become keys
+                queue.enqueue(target)  # after the loss and the step: this batch's teacher rows become keys
             losses.append(loss.detach())  # no per-step .item(): one host read per epoch (a sync on a GPU)
             if progress and d.main:
                 bar.set_postfix(loss=f"{losses[-1].item():.3f}")
@@ -296,6 +288,19 @@ def distill(config: DistillConfig, out: str | Path, resume: bool = False, progre
                                           "queue_identical_across_ranks": same_queue})
     d.barrier()
     return out
+
+
+def _loss(config: DistillConfig, pred: torch.Tensor, target: torch.Tensor,
+          queue: EmbeddingQueue | None) -> torch.Tensor:
+    """The method's loss of one batch: ``pred`` (b, C) class logits against ``target`` (b,) label ids
+    (supervised), else (b, D) student embeddings against ``target`` (b, D) teacher embeddings."""
+    if config.method == "supervised":
+        return supervised_ce(pred, target)
+    if config.method == "comodo":
+        return comodo_loss(pred, target, queue.keys(), config.student_temp, config.teacher_temp)
+    if config.method == "infonce":
+        return info_nce(pred, target, config.infonce_temp)
+    return l2_distill(pred, target)
 
 
 def _check_finite(out: torch.Tensor, config, epoch: int) -> None:

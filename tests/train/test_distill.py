@@ -89,6 +89,20 @@ def test_a_diverging_run_is_a_one_line_error_naming_the_learning_rate(teacher_re
     assert "\n" not in str(e.value) and not (tmp_path / "run" / "student.pt").exists()
 
 
+def test_a_cached_teacher_with_damaged_weights_is_pre_trained_again(teacher_ready, capsys):
+    from comodo.teacher.pretrain import QUICK as TQ, TeacherPretrainConfig, pretrain_teacher
+
+    config = TeacherPretrainConfig(**{**TQ, "epochs": 1}, seed=7)  # its own folder: the fixture's stays whole
+    out = pretrain_teacher(config, verbose=False)
+    good = (out / "model.safetensors").read_bytes()
+    with open(out / "model.safetensors", "r+b") as f:
+        f.truncate(4000)
+    capsys.readouterr()
+    assert pretrain_teacher(config, verbose=False) == out
+    assert f"embedded teacher {out}: its weights cannot be read; pre-training it again" in capsys.readouterr().err
+    assert (out / "model.safetensors").read_bytes() == good
+
+
 def test_loss_falls(teacher_ready, tmp_path):
     run = distill(DistillConfig(**{**QUICK, "num_epochs": 6}), tmp_path / "run", progress=False)
     losses = [json.loads(line)["loss"] for line in (run / "log.jsonl").read_text().splitlines()]
